@@ -1,0 +1,423 @@
+"""Load `mailboxes.toml` into frozen, typed objects; every error names the file, key and line."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+
+from gateway.addresses import AddressError, normalise_address, normalise_domain
+from gateway.durations import parse_duration
+
+DEFAULT_CONFIG = "mailboxes.toml"
+CONFIG_ENV = "MASH_GATEWAY_CONFIG"
+
+
+class ConfigError(Exception):
+    """One or more problems in the configuration, each naming file, key and line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _address(value: str) -> str:
+    try:
+        return normalise_address(value)
+    except AddressError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _address_or_domain_pattern(value: str) -> str:
+    if value.startswith("*@"):
+        try:
+            return "*@" + normalise_domain(value[2:])
+        except AddressError as exc:
+            raise ValueError(str(exc)) from exc
+    return _address(value)
+
+
+def _fingerprint(value: str) -> str:
+    compact = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[0-9A-F]{40}|[0-9A-F]{64}", compact):
+        raise ValueError("a key is a full 40- or 64-hex-digit fingerprint, not a key id")
+    return compact
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def _tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+EmailAddress = Annotated[StrictStr, AfterValidator(_address)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Fingerprint = Annotated[StrictStr, AfterValidator(_fingerprint)]
+Port = Annotated[StrictInt, Field(ge=1, le=65535)]
+EnvName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Secret(_Section):
+    """Where a secret comes from: an environment variable or a file, never the TOML."""
+
+    env: str | None = None
+    file: str | None = None
+
+    def resolve(self, what: str) -> str:
+        if self.env:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ConfigError([f"{what}: environment variable {self.env} is not set"])
+            return value
+        if self.file:
+            try:
+                return Path(self.file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError([f"{what}: cannot read {self.file}: {exc.strerror}"]) from exc
+        raise ConfigError([f"{what}: no secret configured"])
+
+
+class Limits(_Section):
+    max_message_bytes: StrictInt = Field(default=25 * 1024 * 1024, ge=1024)
+    max_header_bytes: StrictInt = Field(default=256 * 1024, ge=1024)
+    max_mime_depth: StrictInt = Field(default=20, ge=1)
+    max_mime_parts: StrictInt = Field(default=500, ge=1)
+
+
+class GatewaySection(_Section):
+    database: StrictStr = "sqlite:///mash-gateway.db"
+    timezone: Annotated[StrictStr, AfterValidator(_timezone)] = "Europe/London"
+    mash_address: EmailAddress
+    state_dir: StrictStr = "state"
+    mailbox_alert_after: Duration = timedelta(minutes=10)
+    processing_attempts: StrictInt = Field(default=3, ge=1, le=20)
+    instance: StrictStr = "mash-gateway"
+
+
+class SmtpSection(_Section):
+    host: StrictStr
+    port: Port | None = None
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    username: StrictStr | None = None
+    password_env: EnvName | None = None
+    password_file: StrictStr | None = None
+    ca_file: StrictStr | None = None
+    timeout: Duration = timedelta(seconds=60)
+    max_attempts: StrictInt = Field(default=12, ge=1)
+    retry_cap: Duration = timedelta(minutes=30)
+
+    @model_validator(mode="after")
+    def _policy(self) -> SmtpSection:
+        if self.tls == "none" and not _is_loopback(self.host):
+            raise ValueError('tls = "none" is only allowed to a loopback host')
+        if self.username and not (self.password_env or self.password_file):
+            raise ValueError("username given without password_env or password_file")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "implicit": 465, "none": 25}[self.tls]
+
+    @property
+    def password(self) -> Secret:
+        return Secret(env=self.password_env, file=self.password_file)
+
+
+class ListenerSection(_Section):
+    enabled: StrictBool = False
+    protocol: Literal["smtp", "lmtp"] = "smtp"
+    host: StrictStr = "127.0.0.1"
+    port: Port = 10025
+    name: StrictStr = "smtp-listener"
+
+
+class OAuth2Section(_Section):
+    token_command: tuple[StrictStr, ...] | None = None
+    token_url: StrictStr | None = None
+    tenant_id: StrictStr | None = None
+    client_id: StrictStr | None = None
+    client_secret_env: EnvName | None = None
+    client_secret_file: StrictStr | None = None
+    scope: StrictStr = "https://outlook.office365.com/.default"
+
+    _norm = model_validator(mode="before")(
+        lambda data: {k: _tuple(v) for k, v in data.items()} if isinstance(data, dict) else data
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OAuth2Section:
+        creds = self.client_id is not None
+        if bool(self.token_command) == creds:
+            raise ValueError("give either token_command or client_id (client credentials)")
+        if creds and not (self.client_secret_env or self.client_secret_file):
+            raise ValueError("client_id needs client_secret_env or client_secret_file")
+        if creds and not (self.token_url or self.tenant_id):
+            raise ValueError("client credentials need tenant_id or token_url")
+        return self
+
+    @property
+    def effective_token_url(self) -> str:
+        if self.token_url:
+            return self.token_url
+        return f"https://login.microsoftonline.com/{self.tenant_id}/oauth2/v2.0/token"
+
+
+class MailboxSection(_Section):
+    name: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    role: Literal["front-door", "partner"]
+    host: StrictStr
+    port: Port | None = None
+    tls: Literal["implicit", "starttls", "none"] = "implicit"
+    username: StrictStr
+    password_env: EnvName | None = None
+    password_file: StrictStr | None = None
+    oauth2: OAuth2Section | None = None
+    ca_file: StrictStr | None = None
+    folder: StrictStr = "INBOX"
+    processed_folder: StrictStr = "Processed"
+    quarantine_folder: StrictStr = "Quarantine"
+    agency: StrictStr | None = None
+    idle_renew: Duration = timedelta(minutes=9)
+    poll_interval: Duration = timedelta(seconds=60)
+    socket_timeout: Duration = timedelta(seconds=60)
+    reconnect_cap: Duration = timedelta(minutes=5)
+    fetch_batch: StrictInt = Field(default=100, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _policy(self) -> MailboxSection:
+        if self.tls == "none" and not _is_loopback(self.host):
+            raise ValueError('tls = "none" is only allowed to a loopback host')
+        if self.oauth2 is None and not (self.password_env or self.password_file):
+            raise ValueError("give password_env, password_file or an [mailbox.oauth2] table")
+        if self.idle_renew > timedelta(minutes=10):
+            raise ValueError("idle_renew must be at most 10 minutes")
+        if len({self.folder, self.processed_folder, self.quarantine_folder}) != 3:
+            raise ValueError("folder, processed_folder and quarantine_folder must differ")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.tls == "implicit" else 143)
+
+    @property
+    def password(self) -> Secret:
+        return Secret(env=self.password_env, file=self.password_file)
+
+
+class AgencySection(_Section):
+    id: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+    name: StrictStr
+    check_address: EmailAddress
+    reply_from: Annotated[
+        tuple[Annotated[StrictStr, AfterValidator(_address_or_domain_pattern)], ...],
+        BeforeValidator(_tuple),
+        Field(min_length=1),
+    ]
+    escalation_address: EmailAddress | None = None
+    security: Literal["pgp", "tls"]
+    key: Fingerprint | None = None
+
+    @model_validator(mode="after")
+    def _pgp_needs_key(self) -> AgencySection:
+        if self.security == "pgp" and self.key is None:
+            raise ValueError('security = "pgp" needs the agency\'s key fingerprint in key')
+        return self
+
+
+class ManagerSection(_Section):
+    name: StrictStr
+    address: EmailAddress
+    key: Fingerprint | None = None
+
+
+class Config(_Section):
+    gateway: GatewaySection
+    smtp: SmtpSection
+    listener: ListenerSection = ListenerSection()
+    limits: Limits = Limits()
+    mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
+    agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
+    manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        for table, attr in (("mailbox", "name"), ("agency", "id")):
+            seen: set[str] = set()
+            for item in getattr(self, table):
+                value = getattr(item, attr)
+                if value in seen:
+                    raise ValueError(f"duplicate [[{table}]] {attr} {value!r}")
+                seen.add(value)
+        agencies = {a.id for a in self.agency}
+        for box in self.mailbox:
+            if box.agency is not None and box.agency not in agencies:
+                raise ValueError(f"mailbox {box.name!r} names unknown agency {box.agency!r}")
+        return self
+
+    @property
+    def manager_addresses(self) -> tuple[str, ...]:
+        return tuple(m.address for m in self.manager)
+
+    def mailbox_named(self, name: str) -> MailboxSection:
+        for box in self.mailbox:
+            if box.name == name:
+                return box
+        raise KeyError(name)
+
+
+_SECRET_KEYS = re.compile(r"^(password|secret|token|client_secret|passphrase)$")
+
+
+@dataclass(frozen=True)
+class _KeyLines:
+    """Where each key path sits in the TOML text, for error messages."""
+
+    lines: dict[tuple[Any, ...], int]
+
+    @classmethod
+    def scan(cls, text: str) -> _KeyLines:
+        lines: dict[tuple[Any, ...], int] = {}
+        counts: dict[tuple[Any, ...], int] = {}
+        current: tuple[Any, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            stripped = line.strip()
+            if array := re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", stripped):
+                path = _split_key(array.group(1))
+                parent = _resolve_arrays(path[:-1], counts)
+                key = (*parent, path[-1])
+                index = counts.get(key, -1) + 1
+                counts[key] = index
+                current = (*key, index)
+                lines[current] = number
+            elif table := re.match(r"^\[\s*([^\]]+?)\s*\]", stripped):
+                current = _resolve_arrays(_split_key(table.group(1)), counts)
+                lines[current] = number
+            elif assign := re.match(r"^([A-Za-z0-9_\-.\"' ]+?)\s*=", stripped):
+                lines[(*current, *_split_key(assign.group(1)))] = number
+        return cls(lines)
+
+    def line_for(self, loc: tuple[Any, ...]) -> int | None:
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in text.split("."))
+
+
+def _resolve_arrays(path: tuple[str, ...], counts: dict[tuple[Any, ...], int]) -> tuple[Any, ...]:
+    out: tuple[Any, ...] = ()
+    for part in path:
+        out = (*out, part)
+        if out in counts:
+            out = (*out, counts[out])
+    return out
+
+
+def _describe(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item + 1}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts) if parts else "(top level)"
+
+
+def _secret_problems(data: Any, loc: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    found: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if _SECRET_KEYS.match(str(key)):
+                found.append(
+                    ((*loc, key), f"secrets never go in the file: use {key}_env or {key}_file")
+                )
+            found.extend(_secret_problems(value, (*loc, key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found.extend(_secret_problems(value, (*loc, index)))
+    return found
+
+
+def parse_config(text: str, source: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: TOML syntax error: {exc}"]) from exc
+    where = _KeyLines.scan(text)
+
+    def line(loc: tuple[Any, ...]) -> str:
+        number = where.line_for(loc)
+        return f"{source}:{number}" if number else source
+
+    secrets = _secret_problems(data)
+    if secrets:
+        raise ConfigError([f"{line(loc)}: {_describe(loc)}: {msg}" for loc, msg in secrets])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif error["type"] == "missing":
+                message = "required key is missing"
+            message = message.removeprefix("Value error, ")
+            problems.append(f"{line(loc)}: {_describe(loc)}: {message}")
+        raise ConfigError(problems) from None
+
+
+def config_path(given: str | None) -> Path:
+    return Path(given or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the configuration: {exc.strerror}"]) from exc
+    return parse_config(text, str(path))

@@ -1,0 +1,196 @@
+"""The one place that wires the gateway together: watchers, pipeline, scheduler, outbox."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.db import Database
+from gateway.inbound.handlers import default_handlers
+from gateway.inbound.imap import Connector, MailboxWatcher, connect_imap
+from gateway.inbound.pipeline import Handler
+from gateway.inbound.processing import Processor
+from gateway.inbound.smtp import start_listener
+from gateway.jobs import alert_failing_mailboxes
+from gateway.outbound.compose import DEFAULT_TEMPLATES, Letters
+from gateway.outbound.outbox import release_own_leases
+from gateway.outbound.sender import OutboxSender
+from gateway.outbound.smtp import SmtpConnector, SmtpTransport, connect_smtp
+
+log = logging.getLogger(__name__)
+
+WORKER_TICK = 5.0
+
+
+@dataclass
+class OnceReport:
+    ingested: int = 0
+    processed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    mailbox_errors: dict[str, str] = field(default_factory=dict)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        *,
+        connect: Connector = connect_imap,
+        smtp_connect: SmtpConnector = connect_smtp,
+        handlers: Mapping[str, Handler] | None = None,
+        templates: Path = DEFAULT_TEMPLATES,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.db = Database(config.gateway.database)
+        self.letters = Letters(templates)
+        self.owner = config.gateway.instance
+        self.stop_event = threading.Event()
+        self.pipeline_wake = threading.Event()
+        self.outbox_wake = threading.Event()
+        self.watchers = {
+            box.name: MailboxWatcher(
+                box, config, self.db, clock, self.letters,
+                connect=connect, on_ingested=self.pipeline_wake.set, stop=self.stop_event,
+            )
+            for box in config.mailbox
+        }
+        self.processor = Processor(
+            self.db, config, clock, self.letters, handlers or default_handlers(), self.owner,
+            on_finished=self._finished, on_queued=self.outbox_wake.set,
+        )
+        transport = SmtpTransport(config.smtp, self._smtp_password, smtp_connect)
+        self.sender = OutboxSender(self.db, config, clock, transport, self.letters, self.owner)
+
+    def _smtp_password(self) -> str | None:
+        if not self.config.smtp.username:
+            return None
+        return self.config.smtp.password.resolve("smtp")
+
+    def _finished(self, mailbox: str | None) -> None:
+        watcher = self.watchers.get(mailbox or "")
+        if watcher is not None:
+            watcher.moves_due.set()
+
+    def prepare(self) -> None:
+        Path(self.config.gateway.state_dir).mkdir(parents=True, exist_ok=True)
+        if self.db.is_sqlite:
+            self.db.upgrade()
+        else:
+            self.db.require_current()
+        # Whatever this instance held when it last stopped is free again.
+        self.processor.release_own_leases()
+        with self.db.transaction() as session:
+            release_own_leases(session, self.owner)
+
+    def run_jobs(self) -> None:
+        alert_failing_mailboxes(self.db, self.config, self.clock, self.letters)
+
+    # --- --once ----------------------------------------------------------------------------
+    def run_once(self) -> OnceReport:
+        report = OnceReport()
+        self._sync_all(report)
+        for _round in range(3):
+            report.processed += self.processor.process_due()
+            self.run_jobs()
+            flushed = self.sender.flush()
+            report.sent += flushed.sent
+            report.deferred += flushed.retried
+            report.failed += flushed.failed
+            if not self._sync_all(report):
+                break
+        return report
+
+    def _sync_all(self, report: OnceReport) -> int:
+        before = report.ingested
+        for name, watcher in self.watchers.items():
+            try:
+                report.ingested += watcher.run_once()
+            except Exception as exc:  # noqa: BLE001 - one broken mailbox never stops the rest
+                report.mailbox_errors[name] = f"{type(exc).__name__}: {exc}"
+        return report.ingested - before
+
+    # --- the daemon --------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        self._install_signals()
+        threads = [
+            threading.Thread(target=w.run_forever, name=f"watch-{n}", daemon=True)
+            for n, w in self.watchers.items()
+        ]
+        threads.append(threading.Thread(target=self._pipeline_loop, name="pipeline", daemon=True))
+        threads.append(threading.Thread(target=self._outbox_loop, name="outbox", daemon=True))
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(self._safe_jobs, "interval", seconds=30, id="sweeps",
+                          max_instances=1, coalesce=True)
+        listener = None
+        if self.config.listener.enabled:
+            listener = start_listener(self.config, self.db, self.clock, self.pipeline_wake.set)
+        for thread in threads:
+            thread.start()
+        scheduler.start()
+        log.info("mash-gateway running: %d mailbox(es)", len(self.watchers))
+        try:
+            self.stop_event.wait()
+        finally:
+            log.info("stopping")
+            scheduler.shutdown(wait=False)
+            if listener is not None:
+                listener.stop()
+            self.pipeline_wake.set()
+            self.outbox_wake.set()
+            for thread in threads:
+                thread.join(timeout=15)
+            self.db.dispose()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def _handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %s received", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, _handler)
+        signal.signal(signal.SIGINT, _handler)
+
+    def _safe_jobs(self) -> None:
+        try:
+            self.run_jobs()
+            self.outbox_wake.set()
+        except Exception:  # noqa: BLE001 - a failed sweep runs again at the next tick
+            log.exception("scheduled sweep failed")
+
+    def _pipeline_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.pipeline_wake.wait(WORKER_TICK)
+            self.pipeline_wake.clear()
+            try:
+                self.processor.process_due()
+            except Exception:  # noqa: BLE001 - e.g. the database briefly unavailable
+                log.exception("pipeline pass failed; retrying")
+                self.stop_event.wait(WORKER_TICK)
+
+    def _outbox_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.outbox_wake.wait(WORKER_TICK)
+            self.outbox_wake.clear()
+            try:
+                self.sender.flush()
+            except Exception:  # noqa: BLE001
+                log.exception("outbox pass failed; retrying")
+                self.stop_event.wait(WORKER_TICK)

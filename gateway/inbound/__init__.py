@@ -1,0 +1,1 @@
+"""Mail coming in: IMAP watchers, the SMTP/LMTP listener, ingest and the processing pipeline."""

@@ -1,0 +1,80 @@
+"""Handlers for the kinds the mail spine understands: automatic mail and bounces."""
+
+from __future__ import annotations
+
+from gateway.inbound.bounces import parse_bounce
+from gateway.inbound.pipeline import BouncedRow, Decision, Handler, OutboxInfo, StepContext, Work
+from gateway.ledger import Event
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.verp import verp_matches
+
+
+def handle_auto_reply(work: Work, ctx: StepContext) -> Decision:
+    """Recorded, never answered."""
+    reasons = work.automatic.reasons if work.automatic else ()
+    return Decision(
+        state="processed",
+        kind="auto_reply",
+        auto_reply=True,
+        events=(Event(action="auto-reply-recorded", detail={"why": list(reasons)}),),
+    )
+
+
+def _bounced_row(work: Work, ctx: StepContext) -> tuple[OutboxInfo | None, str]:
+    assert work.decoded is not None
+    bounce = parse_bounce(work.decoded.message, ctx.config.gateway.mash_address)
+    if bounce.verp is not None:
+        row = ctx.lookup.outbox_row(bounce.verp[0])
+        if row is not None and verp_matches(bounce.verp[1], row.header_message_id):
+            return row, "VERP address"
+    for message_id in bounce.original_message_ids:
+        row = ctx.lookup.outbox_by_message_id(message_id)
+        if row is not None:
+            return row, "returned Message-ID"
+    return None, ""
+
+
+def handle_bounce(work: Work, ctx: StepContext) -> Decision:
+    assert work.decoded is not None
+    bounce = parse_bounce(work.decoded.message, ctx.config.gateway.mash_address)
+    row, matched_by = _bounced_row(work, ctx)
+    if row is None:
+        # Backscatter or a bounce for mail we never sent: recorded, nothing else.
+        return Decision(
+            state="processed", kind="bounce", auto_reply=True,
+            events=(Event(action="bounce-unmatched"),),
+        )
+    statuses = "; ".join(
+        f"{r.recipient}: {r.action} {r.status} {r.diagnostic}".strip() for r in bounce.recipients
+    ) or "no delivery-status part"
+    if not bounce.permanent:
+        return Decision(
+            state="processed", kind="bounce", auto_reply=True,
+            events=(Event(action="mail-delayed", subject_ref=row.subject_ref,
+                          recipient=", ".join(row.recipients), purpose=row.purpose,
+                          detail={"outbox_id": row.id, "status": statuses[:500]}),),
+        )
+    mails = ()
+    if row.purpose != "manager-alert":
+        alert = manager_alert(
+            ctx.config, ctx.now,
+            title="a message we sent bounced",
+            lines=[f"Purpose: {row.purpose}", f"Sent to: {', '.join(row.recipients)}",
+                   f"Delivery report: {statuses[:500]}"],
+            action="Check the address and reach the recipient another way.",
+            reference=row.subject_ref,
+        )
+        mails = (alert,) if alert else ()
+    return Decision(
+        state="processed", kind="bounce", auto_reply=True, mails=mails,
+        bounced_rows=(BouncedRow(row.id, statuses[:1000]),),
+        events=(Event(action="mail-bounced", subject_ref=row.subject_ref,
+                      recipient=", ".join(row.recipients), purpose=row.purpose,
+                      detail={"outbox_id": row.id, "matched_by": matched_by,
+                              "status": statuses[:500]}),),
+    )
+
+
+def default_handlers() -> dict[str, Handler]:
+    """Kinds with a handler; every other kind is quarantined for a person."""
+    return {"auto_reply": handle_auto_reply, "bounce": handle_bounce}

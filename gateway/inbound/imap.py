@@ -1,0 +1,373 @@
+"""One watcher per mailbox: catch-up on connect, then IDLE (or polling), ingest, then file."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from imapclient import IMAPClient
+from sqlalchemy import select, update
+
+from gateway import ledger
+from gateway.clock import Clock
+from gateway.config import Config, MailboxSection
+from gateway.db import Database
+from gateway.inbound.ingest import Source, ingest
+from gateway.inbound.oauth import TokenProvider
+from gateway.models import MailboxState, Message, MessageSource
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import Letters
+from gateway.outbound.outbox import enqueue
+from gateway.outbound.smtp import tls_context
+from gateway.retry import backoff
+
+log = logging.getLogger(__name__)
+
+FETCH_BYTES = 50 * 1024 * 1024
+IDLE_CHECK = 1.0
+RECONNECT_BASE = timedelta(seconds=1)
+
+
+def connect_imap(box: MailboxSection, config: Config, clock: Clock) -> IMAPClient:
+    """The only place an IMAP socket is made: tests pass another factory."""
+    context = tls_context(box.ca_file) if box.tls != "none" else None
+    client = IMAPClient(
+        box.host,
+        port=box.effective_port,
+        ssl=box.tls == "implicit",
+        ssl_context=context,
+        timeout=box.socket_timeout.total_seconds(),
+    )
+    try:
+        if box.tls == "starttls":
+            client.starttls(context)
+        _keepalive(client.socket())
+        if box.oauth2 is not None:
+            cache = Path(config.gateway.state_dir) / f"oauth2-{box.name}.json"
+            client.oauth2_login(box.username, TokenProvider(box.oauth2, cache, clock).token())
+        else:
+            client.login(box.username, box.password.resolve(f"mailbox {box.name}"))
+    except BaseException:
+        _close(client)
+        raise
+    client.normalise_times = False
+    return client
+
+
+def _keepalive(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 15), ("TCP_KEEPCNT", 4)):
+        if hasattr(socket, name):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
+def _close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # noqa: BLE001 - closing a broken connection; nothing to report
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001, S110
+            pass
+
+
+Connector = Callable[[MailboxSection, Config, Clock], IMAPClient]
+
+
+class MailboxWatcher:
+    def __init__(
+        self,
+        box: MailboxSection,
+        config: Config,
+        db: Database,
+        clock: Clock,
+        letters: Letters,
+        *,
+        connect: Connector = connect_imap,
+        on_ingested: Callable[[], None] = lambda: None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.box = box
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.letters = letters
+        self.connect = connect
+        self.on_ingested = on_ingested
+        self.stop = stop or threading.Event()
+        self.moves_due = threading.Event()
+        self.uidvalidity: int | None = None
+
+    # --- the long-running loop -------------------------------------------------------------
+    def run_forever(self) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                client = self.connect(self.box, self.config, self.clock)
+            except Exception as exc:  # noqa: BLE001 - any failure: record, back off, retry
+                failures += 1
+                self._record_failure(exc)
+                self.stop.wait(self._delay(failures))
+                continue
+            try:
+                self._prepare(client)
+                self.sync(client)
+                failures = 0
+                while not self.stop.is_set():
+                    self._wait(client)
+                    self.sync(client)
+            except Exception as exc:  # noqa: BLE001
+                failures += 1
+                self._record_failure(exc)
+                _close(client)
+                self.stop.wait(self._delay(failures))
+                continue
+            _close(client)
+
+    def _delay(self, failures: int) -> float:
+        return backoff(failures, RECONNECT_BASE, self.box.reconnect_cap).total_seconds()
+
+    def _wait(self, client: IMAPClient) -> None:
+        if client.has_capability("IDLE"):
+            self._idle(client)
+        else:
+            self._poll(client)
+
+    def _idle(self, client: IMAPClient) -> None:
+        client.idle()
+        started = time.monotonic()
+        renew = self.box.idle_renew.total_seconds()
+        try:
+            while not self.stop.is_set() and not self.moves_due.is_set():
+                responses = client.idle_check(timeout=IDLE_CHECK)
+                if any(_is_news(r) for r in responses):
+                    return
+                if time.monotonic() - started >= renew:
+                    return
+        finally:
+            client.idle_done()
+
+    def _poll(self, client: IMAPClient) -> None:
+        deadline = time.monotonic() + self.box.poll_interval.total_seconds()
+        while not self.stop.is_set() and not self.moves_due.is_set():
+            if time.monotonic() >= deadline:
+                break
+            self.stop.wait(IDLE_CHECK)
+        client.noop()
+
+    # --- one pass: usable alone by `run --once` --------------------------------------------
+    def run_once(self) -> int:
+        """Connect, catch up, file finished messages, disconnect. Raises on failure."""
+        try:
+            client = self.connect(self.box, self.config, self.clock)
+        except Exception as exc:
+            self._record_failure(exc)
+            raise
+        try:
+            self._prepare(client)
+            return self.sync(client)
+        except Exception as exc:
+            self._record_failure(exc)
+            raise
+        finally:
+            _close(client)
+
+    def _prepare(self, client: IMAPClient) -> None:
+        existing = {name for _flags, _delim, name in client.list_folders()}
+        for folder in (self.box.processed_folder, self.box.quarantine_folder):
+            if folder not in existing:
+                client.create_folder(folder)
+        selected = client.select_folder(self.box.folder)
+        self._check_uidvalidity(int(selected[b"UIDVALIDITY"]))
+
+    def sync(self, client: IMAPClient) -> int:
+        """Catch-up: ingest whatever is new, then move what is finished. Returns new count."""
+        self.moves_due.clear()
+        uids = sorted(client.search(["NOT", "DELETED"]))
+        new = self._unknown(uids)
+        ingested = 0
+        for batch in self._batches(client, new):
+            fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+            now = self.clock.now()
+            for uid in batch:
+                data = fetched.get(uid)
+                if data is None or b"BODY[]" not in data:
+                    continue  # expunged meanwhile by someone else
+                raw = bytes(data[b"BODY[]"])
+                ingest(
+                    self.db,
+                    raw,
+                    Source("imap", self.box.name, self.box.folder, self.uidvalidity, uid),
+                    received_at=_aware(data.get(b"INTERNALDATE"), now),
+                    now=now,
+                    role=self.box.role,
+                )
+                ingested += 1
+            self.on_ingested()
+        self.file_finished(client, set(uids))
+        self._record_success()
+        return ingested
+
+    def _unknown(self, uids: list[int]) -> list[int]:
+        if not uids:
+            return []
+        with self.db.transaction() as session:
+            known = set(
+                session.execute(
+                    select(MessageSource.uid).where(
+                        MessageSource.mailbox == self.box.name,
+                        MessageSource.folder == self.box.folder,
+                        MessageSource.uidvalidity == self.uidvalidity,
+                        MessageSource.uid >= uids[0],
+                    )
+                ).scalars()
+            )
+        return [uid for uid in uids if uid not in known]
+
+    def _batches(self, client: IMAPClient, uids: list[int]) -> list[list[int]]:
+        """Group UIDs so one FETCH never pulls more than FETCH_BYTES or fetch_batch messages."""
+        batches: list[list[int]] = []
+        for start in range(0, len(uids), self.box.fetch_batch):
+            chunk = uids[start : start + self.box.fetch_batch]
+            sizes = client.fetch(chunk, ["RFC822.SIZE"])
+            current: list[int] = []
+            total = 0
+            for uid in chunk:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if current and total + size > FETCH_BYTES:
+                    batches.append(current)
+                    current, total = [], 0
+                current.append(uid)
+                total += size
+            if current:
+                batches.append(current)
+        return batches
+
+    def file_finished(self, client: IMAPClient, present: set[int] | None = None) -> int:
+        """Move processed and quarantined messages out of the watched folder."""
+        with self.db.transaction() as session:
+            rows = session.execute(
+                select(MessageSource.id, MessageSource.uid, Message.state)
+                .join(Message, Message.id == MessageSource.message_id)
+                .where(
+                    MessageSource.mailbox == self.box.name,
+                    MessageSource.folder == self.box.folder,
+                    MessageSource.uidvalidity == self.uidvalidity,
+                    MessageSource.server_state == "inbox",
+                    Message.state.in_(("processed", "quarantined")),
+                )
+            ).all()
+        moved = 0
+        for state, folder in (
+            ("processed", self.box.processed_folder),
+            ("quarantined", self.box.quarantine_folder),
+        ):
+            group = [(sid, uid) for sid, uid, st in rows if st == state]
+            for start in range(0, len(group), 500):
+                chunk = group[start : start + 500]
+                uids = [uid for _sid, uid in chunk if present is None or uid in present]
+                if uids:
+                    self._move(client, uids, folder)
+                with self.db.transaction() as session:
+                    session.execute(
+                        update(MessageSource)
+                        .where(MessageSource.id.in_([sid for sid, _uid in chunk]))
+                        .values(server_state="moved")
+                    )
+                moved += len(uids)
+        return moved
+
+    def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
+        if client.has_capability("MOVE"):
+            client.move(uids, folder)
+            return
+        client.copy(uids, folder)
+        client.add_flags(uids, [b"\\Deleted"], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(uids)
+        # Without UIDPLUS the copies stay flagged \Deleted: a bare EXPUNGE could remove
+        # messages someone else flagged, so we never issue one.
+
+    # --- bookkeeping ---------------------------------------------------------------------
+    def _check_uidvalidity(self, value: int) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            state = session.get(MailboxState, self.box.name)
+            if state is None:
+                state = MailboxState(name=self.box.name)
+                session.add(state)
+            previous = state.uidvalidity
+            state.uidvalidity = value
+            if previous is not None and previous != value:
+                stale = session.execute(
+                    update(MessageSource)
+                    .where(
+                        MessageSource.mailbox == self.box.name,
+                        MessageSource.folder == self.box.folder,
+                        MessageSource.uidvalidity == previous,
+                        MessageSource.server_state == "inbox",
+                    )
+                    .values(server_state="stale")
+                ).rowcount  # type: ignore[attr-defined]
+                log.warning("mailbox %s: UIDVALIDITY changed %s -> %s; rescanning by hash",
+                            self.box.name, previous, value)
+                ledger.append(session, now, ledger.Event(
+                    action="uidvalidity-changed",
+                    detail={"mailbox": self.box.name, "old": previous, "new": value,
+                            "stale_sources": stale},
+                ))
+                mail = manager_alert(
+                    self.config, now,
+                    title=f"mailbox {self.box.name} was renumbered by its server",
+                    lines=[f"UIDVALIDITY changed from {previous} to {value}.",
+                           "Every message in the folder is rescanned; ones already ingested "
+                           "are recognised by their content hash and not processed twice."],
+                    action="No action is needed unless this repeats; then ask the mail "
+                           "server's administrators why the mailbox is being rebuilt.",
+                )
+                if mail is not None:
+                    enqueue(session, self.config, self.letters, mail, now)
+        self.uidvalidity = value
+
+    def _record_success(self) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            state = session.get(MailboxState, self.box.name) or MailboxState(name=self.box.name)
+            session.add(state)
+            state.last_poll = now
+            state.last_error = None
+            state.failing_since = None
+            state.alerted_at = None
+
+    def _record_failure(self, exc: BaseException) -> None:
+        now = self.clock.now()
+        text = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning("mailbox %s: %s", self.box.name, text)
+        try:
+            with self.db.transaction() as session:
+                state = session.get(MailboxState, self.box.name)
+                if state is None:
+                    state = MailboxState(name=self.box.name)
+                    session.add(state)
+                state.last_error = text
+                if state.failing_since is None:
+                    state.failing_since = now
+        except Exception:  # noqa: BLE001 - the database may be what failed
+            log.exception("mailbox %s: could not record the failure", self.box.name)
+
+
+def _is_news(response: tuple[object, ...]) -> bool:
+    return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT", b"BYE") or (
+        len(response) >= 1 and response[0] == b"BYE"
+    )
+
+
+def _aware(value: object, fallback: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return fallback

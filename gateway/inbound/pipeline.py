@@ -1,0 +1,191 @@
+"""The processing pipeline: a tuple of named steps, each pure, returning Continue or Stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal, Protocol
+
+from gateway.config import Config
+from gateway.inbound.automatic import Automatic, detect
+from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode
+from gateway.ledger import Event
+from gateway.outbound.compose import OutgoingMail
+
+KINDS = (
+    "referral",
+    "check_reply",
+    "police_notification",
+    "rfi",
+    "manager_command",
+    "bounce",
+    "auto_reply",
+    "unknown",
+)
+
+
+@dataclass(frozen=True)
+class OutboxInfo:
+    id: int
+    header_message_id: str
+    purpose: str
+    subject_ref: str | None
+    recipients: tuple[str, ...]
+    state: str
+
+
+class Lookup(Protocol):
+    """Read-only view of the current state that steps may consult."""
+
+    def outbox_row(self, row_id: int) -> OutboxInfo | None: ...
+    def outbox_by_message_id(self, header_message_id: str) -> OutboxInfo | None: ...
+
+
+@dataclass(frozen=True)
+class StepContext:
+    config: Config
+    now: datetime
+    lookup: Lookup
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Work:
+    raw: bytes
+    role: str | None = None
+    mailbox: str | None = None
+    decoded: Decoded | None = None
+    automatic: Automatic | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class BouncedRow:
+    row_id: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: Literal["processed", "quarantined"]
+    kind: str
+    auto_reply: bool = False
+    quarantine_reason: str | None = None
+    quarantine_detail: str | None = None
+    mails: tuple[OutgoingMail, ...] = ()
+    events: tuple[Event, ...] = ()
+    bounced_rows: tuple[BouncedRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Continue:
+    work: Work
+    note: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    decision: Decision
+    note: str
+
+
+Outcome = Continue | Stop
+Step = Callable[[Work, "StepContext"], Outcome]
+Handler = Callable[[Work, "StepContext"], Decision]
+
+
+def quarantine(work: Work, reason: str, detail: str) -> Decision:
+    automatic = work.automatic.automatic if work.automatic else False
+    return Decision(
+        state="quarantined",
+        kind=work.kind or "unknown",
+        auto_reply=automatic,
+        quarantine_reason=reason,
+        quarantine_detail=detail,
+    )
+
+
+def step_limits(work: Work, ctx: StepContext) -> Outcome:
+    try:
+        check_raw_limits(work.raw, ctx.config.limits)
+    except TooLarge as exc:
+        return Stop(quarantine(work, exc.reason, exc.detail), f"over a cap: {exc.reason}")
+    return Continue(work, f"{len(work.raw)} bytes within caps")
+
+
+def step_decode(work: Work, ctx: StepContext) -> Outcome:
+    try:
+        decoded = decode(work.raw, ctx.config.limits)
+    except TooLarge as exc:
+        return Stop(quarantine(work, exc.reason, exc.detail), f"over a cap: {exc.reason}")
+    if not work.raw.strip() or not decoded.message.keys():
+        return Stop(quarantine(work, "malformed", "no header fields"), "no headers")
+    note = f"{decoded.part_count} part(s), depth {decoded.depth}"
+    if decoded.defects:
+        note += f", defects: {', '.join(decoded.defects)}"
+    return Continue(replace(work, decoded=decoded), note)
+
+
+def step_classify(work: Work, ctx: StepContext) -> Outcome:
+    assert work.decoded is not None
+    automatic = detect(work.decoded.message, ctx.config.gateway.instance)
+    if automatic.bounce:
+        kind = "bounce"
+    elif automatic.automatic:
+        kind = "auto_reply"
+    else:
+        kind = "unknown"
+    work = replace(work, automatic=automatic, kind=kind)
+    why = "; ".join(automatic.reasons) if automatic.reasons else "no rule recognised it"
+    return Continue(work, f"{kind} ({why})")
+
+
+@dataclass(frozen=True)
+class Result:
+    decision: Decision | None
+    work: Work
+    reasons: tuple[str, ...]
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, error: BaseException, reasons: tuple[str, ...]) -> None:
+        super().__init__(f"step {step} raised {type(error).__name__}: {error}")
+        self.step = step
+        self.error = error
+        self.reasons = reasons
+
+
+def run(steps: tuple[tuple[str, Step], ...], work: Work, ctx: StepContext) -> Result:
+    """Run the steps in order; a raising step becomes StepFailed naming the step."""
+    reasons: list[str] = []
+    for name, step in steps:
+        try:
+            outcome = step(work, ctx)
+        except Exception as exc:  # noqa: BLE001 - any step failure is retried, then quarantined
+            raise StepFailed(name, exc, tuple(reasons)) from exc
+        reasons.append(f"{name}: {outcome.note}")
+        if isinstance(outcome, Stop):
+            return Result(outcome.decision, work, tuple(reasons))
+        work = outcome.work
+    return Result(None, work, tuple(reasons))
+
+
+def step_handle(work: Work, ctx: StepContext) -> Outcome:
+    kind = work.kind or "unknown"
+    handler = ctx.handlers.get(kind)
+    if handler is None:
+        return Stop(
+            quarantine(work, "unhandled-kind", f"no handler for kind {kind!r}; a person must look"),
+            f"nobody handles {kind}: quarantined",
+        )
+    decision = handler(work, ctx)
+    return Stop(decision, f"{kind} handled: {decision.state}")
+
+
+INSPECT_STEPS: tuple[tuple[str, Step], ...] = (
+    ("limits", step_limits),
+    ("decode", step_decode),
+    ("classify", step_classify),
+)
+PROCESS_STEPS: tuple[tuple[str, Step], ...] = (*INSPECT_STEPS, ("handle", step_handle))

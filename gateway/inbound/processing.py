@@ -1,0 +1,228 @@
+"""Run the pipeline over ingested messages; persist each decision in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from gateway import ledger
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.db import Database
+from gateway.inbound.pipeline import (
+    PROCESS_STEPS,
+    Decision,
+    Handler,
+    OutboxInfo,
+    StepContext,
+    StepFailed,
+    Work,
+    run,
+)
+from gateway.models import Message, OutboxRow
+from gateway.outbound.compose import Letters
+from gateway.outbound.outbox import enqueue
+from gateway.retry import backoff
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(minutes=30)
+
+
+class DbLookup:
+    """The read-only state view handed to steps, backed by the current session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @staticmethod
+    def _info(row: OutboxRow | None) -> OutboxInfo | None:
+        if row is None:
+            return None
+        return OutboxInfo(row.id, row.header_message_id, row.purpose, row.subject_ref,
+                          tuple(row.recipients), row.state)
+
+    def outbox_row(self, row_id: int) -> OutboxInfo | None:
+        return self._info(self.session.get(OutboxRow, row_id))
+
+    def outbox_by_message_id(self, header_message_id: str) -> OutboxInfo | None:
+        row = self.session.execute(
+            select(OutboxRow).where(OutboxRow.header_message_id == header_message_id)
+        ).scalar_one_or_none()
+        return self._info(row)
+
+
+class Processor:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        clock: Clock,
+        letters: Letters,
+        handlers: Mapping[str, Handler],
+        owner: str,
+        on_finished: Callable[[str | None], None] = lambda _mailbox: None,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.letters = letters
+        self.handlers = handlers
+        self.owner = owner
+        self.on_finished = on_finished
+        self.on_queued = on_queued
+
+    def release_own_leases(self) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(Message)
+                .where(Message.state == "pending", Message.lease_owner == self.owner)
+                .values(lease_until=None, lease_owner=None)
+            )
+
+    def process_due(self, batch: int = 100) -> int:
+        """Process every message due now; returns how many were finished or rescheduled."""
+        done = 0
+        while True:
+            ids = self._claim(batch)
+            if not ids:
+                return done
+            for message_id in ids:
+                self._process_one(message_id)
+                done += 1
+
+    def _claim(self, batch: int) -> list[int]:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            query = (
+                select(Message)
+                .where(
+                    Message.state == "pending",
+                    or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                    or_(Message.lease_until.is_(None), Message.lease_until < now),
+                )
+                .order_by(Message.id)
+                .limit(batch)
+            )
+            if self.db.skip_locked():
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.execute(query).scalars())
+            for row in rows:
+                row.lease_until = now + LEASE
+                row.lease_owner = self.owner
+            return [row.id for row in rows]
+
+    def _process_one(self, message_id: int) -> None:
+        now = self.clock.now()
+        try:
+            with self.db.transaction() as session:
+                message = session.get(Message, message_id)
+                if message is None or message.state != "pending":
+                    return
+                if message.lease_owner != self.owner:
+                    return
+                work = Work(raw=message.raw, role=message.role, mailbox=message.mailbox)
+                ctx = StepContext(self.config, now, DbLookup(session), self.handlers)
+                result = run(PROCESS_STEPS, work, ctx)
+                assert result.decision is not None, "the handle step always decides"
+                self._apply(session, message, result.decision, result.reasons, now)
+                mailbox = message.mailbox
+                queued = bool(result.decision.mails)
+        except StepFailed as failure:
+            self._failed(message_id, failure.step, failure.error, failure.reasons)
+            return
+        except Exception as exc:  # noqa: BLE001 - persisting failed: retried like a step
+            log.exception("message %s: applying the decision failed", message_id)
+            self._failed(message_id, "apply", exc, ())
+            return
+        self.on_finished(mailbox)
+        if queued:
+            self.on_queued()
+
+    def _apply(
+        self,
+        session: Session,
+        message: Message,
+        decision: Decision,
+        reasons: tuple[str, ...],
+        now: datetime,
+    ) -> None:
+        message.state = decision.state
+        message.kind = decision.kind
+        message.auto_reply = decision.auto_reply
+        message.quarantine_reason = decision.quarantine_reason
+        message.quarantine_detail = decision.quarantine_detail
+        message.steps = list(reasons)
+        message.processed_at = now
+        message.lease_until = None
+        message.lease_owner = None
+        message.next_attempt_at = None
+        for bounced in decision.bounced_rows:
+            row = session.get(OutboxRow, bounced.row_id)
+            if row is not None:
+                row.state = "bounced"
+                row.last_error = bounced.detail
+        for mail in decision.mails:
+            enqueue(session, self.config, self.letters, mail, now, source_message_id=message.id)
+        for event in decision.events:
+            ledger.append(session, now, _with_message(event, message.id))
+        if decision.state == "quarantined":
+            log.warning("message %s quarantined: %s", message.id, decision.quarantine_reason)
+            ledger.append(session, now, ledger.Event(
+                action="message-quarantined",
+                detail={"message": message.id, "reason": decision.quarantine_reason},
+            ))
+        else:
+            log.info("message %s processed as %s", message.id, decision.kind)
+
+    def _failed(
+        self, message_id: int, step: str, error: BaseException, reasons: tuple[str, ...]
+    ) -> None:
+        now = self.clock.now()
+        limit = self.config.gateway.processing_attempts
+        with self.db.transaction() as session:
+            message = session.get(Message, message_id)
+            if message is None or message.state != "pending":
+                return
+            message.attempts += 1
+            message.lease_until = None
+            message.lease_owner = None
+            message.last_error = f"{step}: {type(error).__name__}: {error}"[:2000]
+            message.steps = [*reasons, f"{step}: raised {type(error).__name__}"]
+            if message.attempts >= limit:
+                message.state = "quarantined"
+                message.quarantine_reason = f"step-failed:{step}"
+                message.quarantine_detail = (
+                    f"step {step} failed {message.attempts} times; last: {message.last_error}"
+                )
+                message.processed_at = now
+                message.next_attempt_at = None
+                ledger.append(session, now, ledger.Event(
+                    action="message-quarantined",
+                    detail={"message": message.id, "reason": message.quarantine_reason},
+                ))
+                mailbox = message.mailbox
+                log.error("message %s quarantined after %s failures in %s: %s", message_id,
+                          message.attempts, step, type(error).__name__)
+            else:
+                message.next_attempt_at = now + backoff(message.attempts, RETRY_BASE, RETRY_CAP)
+                log.warning("message %s: step %s failed (attempt %s), will retry: %s",
+                            message_id, step, message.attempts, type(error).__name__)
+                return
+        self.on_finished(mailbox)
+
+
+def _with_message(event: ledger.Event, message_id: int) -> ledger.Event:
+    detail = dict(event.detail or {})
+    detail.setdefault("message", message_id)
+    return ledger.Event(
+        action=event.action, actor=event.actor, subject_ref=event.subject_ref,
+        recipient=event.recipient, purpose=event.purpose, detail=detail,
+    )

@@ -1,0 +1,193 @@
+"""Run Debian's Dovecot from a temp dir on a free loopback port, for tests and local runs."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from gateway.localworld.ports import free_port, wait_for_port
+
+
+class DovecotMissing(RuntimeError):
+    pass
+
+
+def dovecot_binary() -> str:
+    found = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists()
+                                        else None)
+    if found is None:
+        raise DovecotMissing(
+            "Dovecot is not installed: apt-get install dovecot-imapd (make test does this)"
+        )
+    return found
+
+
+@dataclass
+class Dovecot:
+    users: dict[str, str]
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mash-dovecot-")))
+    port: int = 0
+    tls_port: int = 0
+    _running: bool = False
+
+    def __post_init__(self) -> None:
+        # The login process runs as an unprivileged user that must reach the sockets here.
+        self.root.chmod(0o755)
+        self.port = self.port or free_port()
+        if self.tls_cert is not None:
+            self.tls_port = self.tls_port or free_port()
+        (self.root / "mail").mkdir(exist_ok=True)
+        self._write_config()
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    def _ids(self) -> tuple[str, str, int, int]:
+        if os.geteuid() == 0:
+            mail = pwd.getpwnam("dovecot")
+            return "dovenull", "dovecot", mail.pw_uid, mail.pw_gid
+        me = pwd.getpwuid(os.geteuid())
+        return me.pw_name, me.pw_name, me.pw_uid, me.pw_gid
+
+    def _write_config(self) -> None:
+        login_user, internal_user, uid, gid = self._ids()
+        passwd = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self.users.items())
+        (self.root / "passwd").write_text(passwd, encoding="utf-8")
+        (self.root / "passwd").chmod(0o644)
+        if os.geteuid() == 0:
+            os.chown(self.root / "mail", uid, gid)
+        ssl_lines = "ssl = no\n"
+        imaps = "  inet_listener imaps {\n    port = 0\n  }\n"
+        if self.tls_cert is not None and self.tls_key is not None:
+            ssl_lines = (
+                f"ssl = yes\nssl_cert = <{self.tls_cert}\nssl_key = <{self.tls_key}\n"
+                "ssl_min_protocol = TLSv1.2\n"
+            )
+            imaps = (
+                "  inet_listener imaps {\n    address = 127.0.0.1\n"
+                f"    port = {self.tls_port}\n    ssl = yes\n  }}\n"
+            )
+        self.config_file.write_text(
+            f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+{ssl_lines}
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {internal_user}
+first_valid_uid = 1
+mail_location = maildir:{self.root}/mail/%u
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_max_userip_connections = 100
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={self.root}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+{imaps}}}
+service anvil {{
+  chroot =
+}}
+""",
+            encoding="utf-8",
+        )
+
+    def start(self) -> None:
+        # The master daemonises and its children keep our stdio: never pipe it, or we hang.
+        with open(self.root / "start.log", "ab") as out:
+            subprocess.run([dovecot_binary(), "-c", str(self.config_file)], check=True,
+                           stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        self._running = True
+        wait_for_port(self.port)
+        if self.tls_port:
+            wait_for_port(self.tls_port)
+
+    def stop(self) -> None:
+        if not self._running:
+            return
+        pid_file = self.root / "run" / "master.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = None
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pid = None
+        deadline = time.monotonic() + 15
+        while pid is not None and time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        wait_for_port(self.port, up=False)
+        self._running = False
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def client(self, user: str) -> IMAPClient:
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
+        client.login(user, self.users[user])
+        return client
+
+    def append(self, user: str, raw: bytes, folder: str = "INBOX") -> None:
+        client = self.client(user)
+        try:
+            client.append(folder, raw)
+        finally:
+            client.logout()
+
+    def count(self, user: str, folder: str = "INBOX") -> int:
+        client = self.client(user)
+        try:
+            if not client.folder_exists(folder):
+                return 0
+            return int(client.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
+        finally:
+            client.logout()
+
+    def maildir(self, user: str) -> Path:
+        return self.root / "mail" / user
+
+    def reset_uidvalidity(self, user: str) -> None:
+        """Make the server renumber INBOX, as a restored or rebuilt mailbox does."""
+        was_running = self._running
+        self.stop()
+        for path in self.maildir(user).glob("dovecot*"):
+            if path.is_file():
+                path.unlink()
+        if was_running:
+            self.start()

@@ -1,0 +1,1 @@
+"""Mail going out: composition from templates, the durable outbox and the SMTP sender."""

@@ -1,0 +1,97 @@
+"""Letters from the templates we ship: user text is only ever a value, never a template."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from gateway.addresses import normalise_address
+from gateway.inbound.automatic import LOOP_HEADER
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+class HeaderInjection(ValueError):
+    pass
+
+
+def safe_header(value: str) -> str:
+    if "\r" in value or "\n" in value or "\x00" in value:
+        raise HeaderInjection("header value contains CR, LF or NUL")
+    return value
+
+
+class Letters:
+    """The Jinja2 environment over `templates/`: StrictUndefined, HTML autoescaped."""
+
+    def __init__(self, directory: Path = DEFAULT_TEMPLATES) -> None:
+        self.directory = directory
+        self.env = Environment(
+            loader=FileSystemLoader(str(directory)),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            keep_trailing_newline=True,
+        )
+
+    def render(self, name: str, values: dict[str, Any]) -> tuple[str, str, str]:
+        """(subject, text, html) for template NAME."""
+        subject = self.env.get_template(f"{name}.subject.j2").render(values)
+        subject = " ".join(subject.split())
+        text = self.env.get_template(f"{name}.txt.j2").render(values)
+        html = self.env.get_template(f"{name}.html.j2").render(values)
+        return safe_header(subject), text, html
+
+    def names(self) -> list[str]:
+        return sorted(p.name.removesuffix(".subject.j2") for p in self.directory.glob("*.subject.j2"))
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """What a handler asks to send; the outbox turns it into fixed bytes."""
+
+    template: str
+    values: dict[str, Any]
+    recipients: tuple[str, ...]
+    purpose: str
+    subject_ref: str | None = None
+    automatic: bool = True
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+def new_message_id(mash_address: str) -> str:
+    domain = mash_address.rpartition("@")[2]
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def build_mime(
+    letters: Letters,
+    mail: OutgoingMail,
+    *,
+    mash_address: str,
+    instance: str,
+    message_id: str,
+    now: datetime,
+) -> bytes:
+    subject, text, html = letters.render(mail.template, mail.values)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = mash_address
+    msg["To"] = ", ".join(normalise_address(r) for r in mail.recipients)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    msg[LOOP_HEADER] = safe_header(instance)
+    if mail.automatic:
+        msg["Auto-Submitted"] = "auto-generated"
+    for name, value in mail.extra_headers.items():
+        msg[safe_header(name)] = safe_header(value)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()

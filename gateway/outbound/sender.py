@@ -1,0 +1,151 @@
+"""The outbox sender: claim due rows, deliver, record the outcome in the ledger."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from gateway import ledger
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.db import Database
+from gateway.models import OutboxRow
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import Letters
+from gateway.outbound.outbox import claim_due, enqueue
+from gateway.outbound.smtp import Delivery
+from gateway.retry import backoff
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+RETRY_BASE = timedelta(seconds=30)
+
+
+class Transport(Protocol):
+    def send(self, envelope_from: str, recipients: list[str], raw: bytes) -> Delivery: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def touched(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        clock: Clock,
+        transport: Transport,
+        letters: Letters,
+        owner: str,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.transport = transport
+        self.letters = letters
+        self.owner = owner
+
+    def flush(self, batch: int = 50) -> FlushResult:
+        """Send everything due now; returns when nothing due is left."""
+        result = FlushResult()
+        try:
+            while True:
+                now = self.clock.now()
+                with self.db.transaction() as session:
+                    rows = claim_due(
+                        session, now, self.owner, LEASE, batch, self.db.skip_locked()
+                    )
+                    claimed = [(r.id, r.envelope_from, list(r.recipients), r.raw) for r in rows]
+                if not claimed:
+                    return result
+                for row_id, envelope_from, recipients, raw in claimed:
+                    delivery = self.transport.send(envelope_from, recipients, raw)
+                    self._record(row_id, delivery, result)
+        finally:
+            self.transport.close()
+
+    def _record(self, row_id: int, delivery: Delivery, result: FlushResult) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            row = session.get(OutboxRow, row_id)
+            if row is None or row.state != "sending" or row.lease_owner != self.owner:
+                log.warning("outbox row %s changed hands while sending; not recording", row_id)
+                return
+            row.attempts += 1
+            row.lease_until = None
+            row.lease_owner = None
+            row.last_error = None if delivery.outcome == "sent" else delivery.detail
+            outcome = delivery.outcome
+            if outcome == "retry" and row.attempts >= self.config.smtp.max_attempts:
+                outcome = "failed"
+            if outcome == "sent":
+                row.state = "sent"
+                row.sent_at = now
+                result.sent += 1
+                ledger.append(session, now, ledger.Event(
+                    action="mail-sent", subject_ref=row.subject_ref,
+                    recipient=", ".join(row.recipients), purpose=row.purpose,
+                    detail={"outbox_id": row.id, "message_id": row.header_message_id,
+                            "smtp": delivery.detail},
+                ))
+                if delivery.refused:
+                    self._alert_refused(session, row, delivery, now)
+            elif outcome == "retry":
+                row.state = "pending"
+                row.next_attempt_at = now + backoff(
+                    row.attempts, RETRY_BASE, self.config.smtp.retry_cap
+                )
+                result.retried += 1
+                log.info("outbox row %s deferred (attempt %s): %s", row.id, row.attempts,
+                         delivery.detail)
+            else:
+                row.state = "failed"
+                result.failed += 1
+                log.error("outbox row %s failed: %s", row.id, delivery.detail)
+                ledger.append(session, now, ledger.Event(
+                    action="mail-failed", subject_ref=row.subject_ref,
+                    recipient=", ".join(row.recipients), purpose=row.purpose,
+                    detail={"outbox_id": row.id, "smtp": delivery.detail,
+                            "attempts": row.attempts},
+                ))
+                self._alert_failed(session, row, delivery.detail, now)
+
+    def _alert_failed(self, session: Session, row: OutboxRow, detail: str, now: datetime) -> None:
+        if row.purpose == "manager-alert":
+            # An alert about a failed alert would loop; the ledger and log carry it.
+            return
+        self._alert(session, row, "a message could not be delivered",
+                    [f"Purpose: {row.purpose}", f"Outbox row: {row.id}",
+                     f"Server said: {detail}"],
+                    "Check the recipient address and contact the recipient another way.", now)
+
+    def _alert_refused(
+        self, session: Session, row: OutboxRow, delivery: Delivery, now: datetime
+    ) -> None:
+        if row.purpose == "manager-alert":
+            return
+        self._alert(session, row, "some recipients refused a message",
+                    [f"Purpose: {row.purpose}", f"Outbox row: {row.id}",
+                     f"Refused: {delivery.detail}"],
+                    "Check the refused addresses; the others received the message.", now)
+
+    def _alert(self, session: Session, row: OutboxRow, title: str, lines: list[str],
+               action: str, now: datetime) -> None:
+        mail = manager_alert(self.config, now, title=title, lines=lines, action=action,
+                             reference=row.subject_ref)
+        if mail is not None:
+            enqueue(session, self.config, self.letters, mail, now)
