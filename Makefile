@@ -1,0 +1,40 @@
+# Two set-up commands do everything on a fresh machine:
+#   make demo   run the gateway on embedded defaults (SQLite, a local mail world)
+#   make test   run the test suite against real Dovecot, SMTP, gpg, SQLite (and PostgreSQL)
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install system-deps test demo lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Debian packages the tests and the local mail world start: Dovecot and gpg.
+system-deps:
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ] || ! command -v gpg >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dovecot-imapd gnupg; \
+	fi
+
+test: install system-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: install system-deps
+	$(BIN)/mash-gateway demo
+
+lint: install
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/mypy gateway
+
+bench: install system-deps
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

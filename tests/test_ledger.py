@@ -1,0 +1,104 @@
+"""The audit ledger: hash-chained, and `audit verify` finds edits, insertions and deletions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gateway import ledger
+from gateway.db import Database
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _fill(db: Database, n: int = 5) -> None:
+    for i in range(n):
+        with db.transaction() as session:
+            ledger.append(session, T0 + timedelta(minutes=i), ledger.Event(
+                action="mail-sent", subject_ref=f"MASH-2026-{i:06d}",
+                recipient="ppd@police.example", purpose="check request",
+                detail={"outbox_id": i},
+            ))
+
+
+@pytest.fixture
+def db(db_url: str) -> Database:
+    database = Database(db_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+def _problems(db: Database) -> list[ledger.Problem]:
+    with db.transaction() as session:
+        return ledger.verify(session)
+
+
+def test_intact_chain(db: Database) -> None:
+    _fill(db)
+    assert _problems(db) == []
+
+
+def test_edited_row_detected(db: Database) -> None:
+    _fill(db)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET recipient = 'attacker@evil.example' "
+                          "WHERE id = 3"))
+    found = _problems(db)
+    assert [p.row_id for p in found] == [3]
+    assert "edited" in found[0].problem
+
+
+def test_deleted_row_detected(db: Database) -> None:
+    _fill(db)
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE id = 2"))
+    assert any(p.row_id == 3 for p in _problems(db))
+
+
+def test_inserted_row_detected(db: Database) -> None:
+    _fill(db, 3)
+    with db.engine.begin() as conn:
+        row = conn.execute(text("SELECT * FROM audit_events WHERE id = 2")).mappings().one()
+        conn.execute(text("UPDATE audit_events SET id = id + 10 WHERE id = 3"))
+        values = dict(row)
+        values["id"] = 3
+        values["action"] = "forged"
+        conn.execute(text(
+            "INSERT INTO audit_events (id, at, actor, action, subject_ref, recipient, purpose, "
+            "detail, prev_hash, hash) VALUES (:id, :at, :actor, :action, :subject_ref, "
+            ":recipient, :purpose, :detail, :prev_hash, :hash)"), values)
+    assert _problems(db)
+
+
+def test_cut_tail_detected(db: Database) -> None:
+    _fill(db)
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE id = 5"))
+    found = _problems(db)
+    assert found and "tail" in found[-1].problem
+
+
+def test_audit_verify_command_fails_after_edit(
+    db_url: str, make_config: Callable[..., tuple[object, Path]]
+) -> None:
+    _config, path = make_config(db_url=db_url, dovecot=None, smtp=None)
+    database = Database(db_url)
+    database.upgrade()
+    _fill(database)
+    command = [sys.executable, "-m", "gateway", "-c", str(path), "audit", "verify"]
+    ok = subprocess.run(command, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "5 rows, intact" in ok.stdout
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET purpose = 'changed' WHERE id = 4"))
+    database.dispose()
+    bad = subprocess.run(command, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "row 4" in bad.stdout and "TAMPERED" in bad.stdout
