@@ -6,6 +6,7 @@ import os
 import ssl
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from gateway.clock import FrozenClock
 from gateway.config import Config, load_config
+from gateway.db import Database
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
 
@@ -85,11 +87,9 @@ def _postgres_url() -> str | None:
     return os.environ.get("MASH_TEST_POSTGRES_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'gateway.db'}"
-        return
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     base = _postgres_url()
     if base is None:
         if IN_CI:
@@ -99,9 +99,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + f"/{name}"
     try:
-        yield url
+        yield base.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as connection:
             connection.execute(
@@ -110,6 +109,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs on SQLite and, where configured, PostgreSQL (migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gateway.db'}"
+        return
+    with postgres_database() as url:
+        database = Database(url)
+        database.upgrade()
+        database.dispose()
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

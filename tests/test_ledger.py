@@ -102,3 +102,16 @@ def test_audit_verify_command_fails_after_edit(
     bad = subprocess.run(command, capture_output=True, text=True)
     assert bad.returncode == 1
     assert "row 4" in bad.stdout and "TAMPERED" in bad.stdout
+
+
+def test_run_refuses_unmigrated_postgres(
+    fresh_postgres_url: str, make_config: Callable[..., tuple[object, Path]]
+) -> None:
+    _config, path = make_config(db_url=fresh_postgres_url, dovecot=None, smtp=None)
+    base = [sys.executable, "-m", "gateway", "-c", str(path)]
+    refused = subprocess.run([*base, "status"], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert "mash-gateway db upgrade" in refused.stderr
+    upgraded = subprocess.run([*base, "db", "upgrade"], capture_output=True, text=True)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert subprocess.run([*base, "status"], capture_output=True).returncode == 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import select as io_select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -147,6 +149,9 @@ class MailboxWatcher:
                 responses = client.idle_check(timeout=IDLE_CHECK)
                 if any(_is_news(r) for r in responses):
                     return
+                if not responses and _at_eof(client.socket()):
+                    # imapclient swallows EOF inside IDLE; a dead server looks like silence.
+                    raise ConnectionError("server closed the connection during IDLE")
                 if time.monotonic() - started >= renew:
                     return
         finally:
@@ -365,6 +370,38 @@ def _is_news(response: tuple[object, ...]) -> bool:
     return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT", b"BYE") or (
         len(response) >= 1 and response[0] == b"BYE"
     )
+
+
+def _at_eof(sock: socket.socket) -> bool:
+    """Readable with nothing buffered right after an empty IDLE check means end of stream."""
+    poller = io_select.poll()
+    poller.register(sock.fileno(), io_select.POLLIN | io_select.POLLHUP | io_select.POLLERR)
+    events = poller.poll(0)
+    if not events:
+        return False
+    if any(mask & (io_select.POLLHUP | io_select.POLLERR) for _fd, mask in events):
+        return True
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.pending() == 0 and _peek_eof(sock)
+    return _peek_eof(sock)
+
+
+def _peek_eof(sock: socket.socket) -> bool:
+    try:
+        if isinstance(sock, ssl.SSLSocket):
+            # A TLS socket cannot peek; a readable socket whose read gives nothing is closed.
+            sock.setblocking(False)
+            try:
+                return sock.recv(1) == b""
+            except (ssl.SSLWantReadError, BlockingIOError):
+                return False
+            finally:
+                sock.setblocking(True)
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _aware(value: object, fallback: datetime) -> datetime:
