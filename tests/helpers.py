@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 
 from gateway.config import Config, parse_config
@@ -45,9 +46,10 @@ def plain_message(
         msg[name] = value
     text = body or f"Body of message {n}.\n"
     if size > len(text):
-        text += ("lorem ipsum dolor sit amet " * (size // 27 + 1))[: size - len(text)] + "\n"
+        line = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n"
+        text += (line * (size // len(line) + 1))[: size - len(text)] + "\n"
     msg.set_content(text)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=SMTP)
 
 
 def auto_reply(n: int) -> bytes:

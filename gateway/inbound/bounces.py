@@ -41,9 +41,8 @@ def _walk(message: Message) -> list[Message]:
     while stack:
         part = stack.pop()
         out.append(part)
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack.extend(p for p in payload if isinstance(p, Message))
+        if part.is_multipart():
+            stack.extend(p for p in part.get_payload() if isinstance(p, Message))
     return out
 
 

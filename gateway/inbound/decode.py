@@ -78,8 +78,8 @@ def _measure(root: Message, limits: Limits) -> tuple[int, int]:
             raise TooLarge("too-deep", f"MIME nesting deeper than {limits.max_mime_depth}")
         if parts > limits.max_mime_parts:
             raise TooLarge("too-many-parts", f"more than {limits.max_mime_parts} MIME parts")
-        payload = part.get_payload()
-        if isinstance(payload, list):
+        if part.is_multipart():
+            payload = part.get_payload()
             stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
     return parts, deepest
 
@@ -90,9 +90,8 @@ def _all_defects(root: Message) -> list[object]:
     while stack:
         part = stack.pop()
         found.extend(part.defects)
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack.extend(child for child in payload if isinstance(child, Message))
+        if part.is_multipart():
+            stack.extend(child for child in part.get_payload() if isinstance(child, Message))
     return found
 
 

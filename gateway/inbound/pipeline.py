@@ -119,6 +119,9 @@ def step_decode(work: Work, ctx: StepContext) -> Outcome:
         decoded = decode(work.raw, ctx.config.limits)
     except TooLarge as exc:
         return Stop(quarantine(work, exc.reason, exc.detail), f"over a cap: {exc.reason}")
+    except Exception as exc:  # noqa: BLE001 - the stdlib parser raises many kinds on hostile input
+        detail = f"the MIME parser gave up: {type(exc).__name__}"
+        return Stop(quarantine(work, "malformed", detail), detail)
     if not work.raw.strip() or not decoded.message.keys():
         return Stop(quarantine(work, "malformed", "no header fields"), "no headers")
     note = f"{decoded.part_count} part(s), depth {decoded.depth}"
