@@ -48,7 +48,10 @@ def _walk(message: Message) -> list[Message]:
 
 def _status_blocks(part: Message) -> list[dict[str, str]]:
     """message/delivery-status: a per-message block then one block per recipient."""
-    payload = part.get_payload()
+    try:
+        payload = part.get_payload()
+    except Exception:  # noqa: BLE001 - a damaged report part is read as empty
+        return []
     blocks: list[dict[str, str]] = []
     if isinstance(payload, list):
         for block in payload:
@@ -107,16 +110,17 @@ def parse_bounce(message: Message, mash_address: str) -> Bounce:
 
 
 def _part_text(part: Message) -> str:
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return "\n".join(
-            "\n".join(f"{k}: {v}" for k, v in p.items()) if isinstance(p, Message) else ""
-            for p in payload
-        )
-    raw = part.get_payload(decode=True)
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", "replace")
-    return str(payload or "")
+    """Best-effort text of a part; damaged parts read as empty rather than raising."""
+    try:
+        if part.is_multipart():
+            return "\n".join(
+                "\n".join(f"{k}: {v}" for k, v in p.items()) if isinstance(p, Message) else ""
+                for p in part.get_payload()
+            )
+        raw = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001
+        return ""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
 
 
 def subject_of(message: Message) -> str:

@@ -95,33 +95,24 @@ def _all_defects(root: Message) -> list[object]:
     return found
 
 
-def header(message: Message, name: str) -> str | None:
-    """A header as text, or None; malformed headers never raise out of here."""
-    try:
-        value = message.get(name)
-    except Exception:  # noqa: BLE001 - the header registry raises many kinds on bad input
-        raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
-        value = raw[0] if raw else None
-    if value is None:
-        return None
-    try:
-        return str(value)
-    except Exception:  # noqa: BLE001
-        return None
+def _raw_values(message: Message, name: str) -> list[str]:
+    """Header values as written, with no parsing: the fallback for malformed headers."""
+    wanted = name.lower()
+    items = message.raw_items() if hasattr(message, "raw_items") else message.items()
+    return [str(value) for key, value in items if key.lower() == wanted]
 
 
 def headers(message: Message, name: str) -> list[str]:
+    """Every value of a header as text; malformed headers never raise out of here."""
     try:
-        values = message.get_all(name, failobj=[])
-    except Exception:  # noqa: BLE001
-        return []
-    out: list[str] = []
-    for value in values:
-        try:
-            out.append(str(value))
-        except Exception:  # noqa: BLE001, S112 - an unreadable header is skipped, not fatal
-            continue
-    return out
+        return [str(value) for value in message.get_all(name, failobj=[])]
+    except Exception:  # noqa: BLE001 - the header registry raises many kinds on bad input
+        return _raw_values(message, name)
+
+
+def header(message: Message, name: str) -> str | None:
+    values = headers(message, name)
+    return values[0] if values else None
 
 
 def content_type(message: Message) -> str:
