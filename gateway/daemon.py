@@ -137,6 +137,9 @@ class Daemon:
         listener = None
         if self.config.listener.enabled:
             listener = start_listener(self.config, self.db, self.clock, self.pipeline_wake.set)
+        # Work left by a previous run is due now, not at the first tick.
+        self.pipeline_wake.set()
+        self.outbox_wake.set()
         for thread in threads:
             thread.start()
         scheduler.start()
