@@ -226,8 +226,11 @@ class MailboxSection(_Section):
     def _policy(self) -> MailboxSection:
         if self.tls == "none" and not _is_loopback(self.host):
             raise ValueError('tls = "none" is only allowed to a loopback host')
-        if self.oauth2 is None and not (self.password_env or self.password_file):
-            raise ValueError("give password_env, password_file or an [mailbox.oauth2] table")
+        sources = [self.password_env, self.password_file, self.oauth2]
+        if sum(source is not None for source in sources) != 1:
+            raise ValueError(
+                "give exactly one of password_env, password_file or a [mailbox.oauth2] table"
+            )
         if self.idle_renew > timedelta(minutes=10):
             raise ValueError("idle_renew must be at most 10 minutes")
         if len({self.folder, self.processed_folder, self.quarantine_folder}) != 3:

@@ -36,6 +36,7 @@ class Dovecot:
     users: dict[str, str]
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    oauth2_introspection_url: str | None = None
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mash-dovecot-")))
     port: int = 0
     tls_port: int = 0
@@ -79,6 +80,22 @@ class Dovecot:
                 "  inet_listener imaps {\n    address = 127.0.0.1\n"
                 f"    port = {self.tls_port}\n    ssl = yes\n  }}\n"
             )
+        oauth = ""
+        mechanisms = "plain login"
+        if self.oauth2_introspection_url:
+            # XOAUTH2 as Microsoft 365 offers it, checked against a local introspection endpoint.
+            ext = self.root / "dovecot-oauth2.conf.ext"
+            ext.write_text(
+                "introspection_mode = post\n"
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "username_attribute = username\nactive_attribute = active\n"
+                "active_value = true\n",
+                encoding="utf-8",
+            )
+            ext.chmod(0o644)
+            oauth = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                     f"  args = {ext}\n}}\n")
+            mechanisms = "plain login xoauth2 oauthbearer"
         self.config_file.write_text(
             f"""
 protocols = imap
@@ -93,9 +110,9 @@ default_internal_group = {internal_user}
 first_valid_uid = 1
 mail_location = maildir:{self.root}/mail/%u
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_max_userip_connections = 100
-passdb {{
+{oauth}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.root}/passwd
 }}

@@ -76,10 +76,13 @@ class RecordingSmtp:
 
     def start(self) -> RecordingSmtp:
         self.controller.start()
+        self._running = True
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if getattr(self, "_running", False):
+            self.controller.stop()
+            self._running = False
 
     def script(self, answers: list[str]) -> None:
         with self._lock:
