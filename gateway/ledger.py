@@ -48,15 +48,24 @@ def _digest(row_id: int, at: datetime, event: Event, detail_json: str, prev_hash
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
 
 
-def append(session: Session, at: datetime, event: Event) -> AuditEvent:
-    """Append inside the caller's transaction; the head row lock serialises writers."""
+def _locked_head(session: Session) -> LedgerHead:
+    """The head row, locked once per transaction and then reused from the session."""
+    head = session.info.get("ledger_head")
+    if isinstance(head, LedgerHead) and head in session:
+        return head
     head = session.execute(
         select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
     ).scalar_one_or_none()
     if head is None:
         head = LedgerHead(id=1, last_id=0, hash=GENESIS)
         session.add(head)
-        session.flush()
+    session.info["ledger_head"] = head
+    return head
+
+
+def append(session: Session, at: datetime, event: Event) -> AuditEvent:
+    """Append inside the caller's transaction; the head row lock serialises writers."""
+    head = _locked_head(session)
     row_id = head.last_id + 1
     detail_json = json.dumps(event.detail or {}, sort_keys=True, default=str)
     digest = _digest(row_id, at, event, detail_json, head.hash)
@@ -75,7 +84,6 @@ def append(session: Session, at: datetime, event: Event) -> AuditEvent:
     session.add(row)
     head.last_id = row_id
     head.hash = digest
-    session.flush()
     return row
 
 

@@ -19,7 +19,7 @@ from gateway import ledger
 from gateway.clock import Clock
 from gateway.config import Config, MailboxSection
 from gateway.db import Database
-from gateway.inbound.ingest import Source, ingest
+from gateway.inbound.ingest import Arrival, Source, ingest_batch
 from gateway.inbound.oauth import TokenProvider
 from gateway.models import MailboxState, Message, MessageSource
 from gateway.outbound.alerts import manager_alert
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 FETCH_BYTES = 50 * 1024 * 1024
 IDLE_CHECK = 1.0
+IDLE_RECHECK = 0.5
+RECHECK_WINDOW = 10.0
 RECONNECT_BASE = timedelta(seconds=1)
 
 
@@ -104,6 +106,7 @@ class MailboxWatcher:
         self.stop = stop or threading.Event()
         self.moves_due = threading.Event()
         self.uidvalidity: int | None = None
+        self._last_activity = 0.0
 
     # --- the long-running loop -------------------------------------------------------------
     def run_forever(self) -> None:
@@ -141,10 +144,25 @@ class MailboxWatcher:
             self._poll(client)
 
     def _idle(self, client: IMAPClient) -> None:
+        # Mail that arrived during the last sync was announced in replies to our own commands
+        # (collected since sync cleared them), in NOOP's reply, or as IDLE starts: look at all
+        # three, so that no arrival waits for the next one to be noticed.
+        if _announced(client):
+            return
+        _text, pending = client.noop()
+        if any(_is_news(r) for r in pending):
+            return
         client.idle()
         started = time.monotonic()
         renew = self.box.idle_renew.total_seconds()
+        if started - self._last_activity < RECHECK_WINDOW:
+            # For a while after activity, look again every half second: a server can miss an
+            # arrival that races the start of IDLE (seen with Dovecot), and that mail would
+            # otherwise wait for the next arrival or the next renewal.
+            renew = min(renew, IDLE_RECHECK)
         try:
+            if _announced(client):
+                return
             while not self.stop.is_set() and not self.moves_due.is_set():
                 responses = client.idle_check(timeout=IDLE_CHECK)
                 if any(_is_news(r) for r in responses):
@@ -193,28 +211,30 @@ class MailboxWatcher:
     def sync(self, client: IMAPClient) -> int:
         """Catch-up: ingest whatever is new, then move what is finished. Returns new count."""
         self.moves_due.clear()
+        _untagged(client).clear()  # the search below covers anything announced before it
         uids = sorted(client.search(["NOT", "DELETED"]))
         new = self._unknown(uids)
         ingested = 0
         for batch in self._batches(client, new):
             fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
             now = self.clock.now()
-            for uid in batch:
-                data = fetched.get(uid)
-                if data is None or b"BODY[]" not in data:
-                    continue  # expunged meanwhile by someone else
-                raw = bytes(data[b"BODY[]"])
-                ingest(
-                    self.db,
-                    raw,
-                    Source("imap", self.box.name, self.box.folder, self.uidvalidity, uid),
+            arrivals = [
+                Arrival(
+                    raw=bytes(data[b"BODY[]"]),
+                    source=Source("imap", self.box.name, self.box.folder, self.uidvalidity, uid),
                     received_at=_aware(data.get(b"INTERNALDATE"), now),
-                    now=now,
-                    role=self.box.role,
                 )
-                ingested += 1
-            self.on_ingested()
-        self.file_finished(client, set(uids))
+                for uid in batch
+                # A UID missing from the answer was expunged meanwhile by someone else.
+                if (data := fetched.get(uid)) is not None and b"BODY[]" in data
+            ]
+            if arrivals:
+                ingest_batch(self.db, arrivals, now=now, role=self.box.role)
+                ingested += len(arrivals)
+                self.on_ingested()
+        moved = self.file_finished(client, set(uids))
+        if ingested or moved:
+            self._last_activity = time.monotonic()
         self._record_success()
         return ingested
 
@@ -364,6 +384,15 @@ class MailboxWatcher:
                     state.failing_since = now
         except Exception:  # noqa: BLE001 - the database may be what failed
             log.exception("mailbox %s: could not record the failure", self.box.name)
+
+
+def _untagged(client: IMAPClient) -> dict[str, list[bytes]]:
+    # imapclient has no public view of responses that arrive outside a command's own reply.
+    return client._imap.untagged_responses  # type: ignore[no-any-return]
+
+
+def _announced(client: IMAPClient) -> bool:
+    return any(key in _untagged(client) for key in ("EXISTS", "RECENT"))
 
 
 def _is_news(response: tuple[object, ...]) -> bool:

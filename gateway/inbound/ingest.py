@@ -30,6 +30,15 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Arrival:
+    """One message as fetched, before it is committed."""
+
+    raw: bytes
+    source: Source
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class Ingested:
     message_id: int
     new_message: bool
@@ -119,3 +128,86 @@ def _ingest_once(
         )
         session.flush()
         return Ingested(message.id, new_message=new_message, new_source=True)
+
+
+def ingest_batch(
+    db: Database, arrivals: list[Arrival], *, now: datetime, role: str | None
+) -> list[Ingested]:
+    """Commit a whole FETCH batch in one transaction (one fsync), with the same guarantees.
+
+    Nothing is acknowledged on the server until this returns. If another instance raced us
+    to a key, the batch is rolled back and committed message by message instead.
+    """
+    try:
+        return _ingest_batch_once(db, arrivals, now, role)
+    except IntegrityError:
+        return [
+            ingest(db, a.raw, a.source, received_at=a.received_at, now=now, role=role)
+            for a in arrivals
+        ]
+
+
+def _ingest_batch_once(
+    db: Database, arrivals: list[Arrival], now: datetime, role: str | None
+) -> list[Ingested]:
+    digests = [hashlib.sha256(a.raw).hexdigest() for a in arrivals]
+    with db.transaction() as session:
+        keys = [a.source.key for a in arrivals]
+        known_sources = dict(
+            session.execute(
+                select(MessageSource.source_key, MessageSource.message_id).where(
+                    MessageSource.source_key.in_(keys)
+                )
+            ).all()
+        )
+        by_hash: dict[str, int] = dict(
+            session.execute(
+                select(Message.sha256, Message.id).where(Message.sha256.in_(set(digests)))
+            ).all()
+        )
+        created: dict[str, Message] = {}
+        for arrival, digest in zip(arrivals, digests, strict=True):
+            if arrival.source.key in known_sources or digest in by_hash or digest in created:
+                continue
+            created[digest] = Message(
+                sha256=digest,
+                raw=arrival.raw,
+                size=len(arrival.raw),
+                channel=arrival.source.channel,
+                mailbox=arrival.source.mailbox,
+                role=role,
+                received_at=arrival.received_at,
+                ingested_at=now,
+                state="pending",
+                attempts=0,
+                next_attempt_at=None,
+                auto_reply=False,
+                header_message_id=_header_message_id(arrival.raw),
+            )
+        session.add_all(created.values())
+        session.flush()
+        by_hash.update({digest: message.id for digest, message in created.items()})
+        results: list[Ingested] = []
+        seen_keys: set[str] = set()
+        for arrival, digest in zip(arrivals, digests, strict=True):
+            key = arrival.source.key
+            if key in known_sources or key in seen_keys:
+                results.append(Ingested(known_sources.get(key, by_hash[digest]), False, False))
+                continue
+            seen_keys.add(key)
+            session.add(
+                MessageSource(
+                    message_id=by_hash[digest],
+                    source_key=key,
+                    channel=arrival.source.channel,
+                    mailbox=arrival.source.mailbox,
+                    folder=arrival.source.folder,
+                    uidvalidity=arrival.source.uidvalidity,
+                    uid=arrival.source.uid,
+                    server_state="inbox" if arrival.source.channel == "imap" else "none",
+                    seen_at=now,
+                )
+            )
+            results.append(Ingested(by_hash[digest], digest in created, True))
+        session.flush()
+        return results

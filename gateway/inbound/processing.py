@@ -87,16 +87,26 @@ class Processor:
                 .values(lease_until=None, lease_owner=None)
             )
 
-    def process_due(self, batch: int = 100) -> int:
+    def process_due(self, batch: int = 50) -> int:
         """Process every message due now; returns how many were finished or rescheduled."""
         done = 0
         while True:
             ids = self._claim(batch)
             if not ids:
                 return done
-            for message_id in ids:
-                self._process_one(message_id)
-                done += 1
+            try:
+                touched = self._process_batch(ids)
+            except Exception:  # noqa: BLE001 - retry alone, so one message cannot sink others
+                log.warning("a batch of %d failed to commit; processing one at a time", len(ids))
+                touched = [self._process_one(message_id) for message_id in ids]
+            self._notify(touched)
+            done += len(ids)
+
+    def _notify(self, touched: list[tuple[str | None, bool] | None]) -> None:
+        for mailbox in {t[0] for t in touched if t is not None}:
+            self.on_finished(mailbox)
+        if any(t is not None and t[1] for t in touched):
+            self.on_queued()
 
     def _claim(self, batch: int) -> list[int]:
         now = self.clock.now()
@@ -119,32 +129,51 @@ class Processor:
                 row.lease_owner = self.owner
             return [row.id for row in rows]
 
-    def _process_one(self, message_id: int) -> None:
+    def _process_batch(self, ids: list[int]) -> list[tuple[str | None, bool] | None]:
+        """Every message of a claimed batch in one transaction: one commit, same atomicity."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            messages = session.execute(
+                select(Message).where(Message.id.in_(ids)).order_by(Message.id)
+            ).scalars()
+            return [self._decide(session, message, now) for message in messages]
+
+    def _process_one(self, message_id: int) -> tuple[str | None, bool] | None:
         now = self.clock.now()
         try:
             with self.db.transaction() as session:
                 message = session.get(Message, message_id)
-                if message is None or message.state != "pending":
-                    return
-                if message.lease_owner != self.owner:
-                    return
-                work = Work(raw=message.raw, role=message.role, mailbox=message.mailbox)
-                ctx = StepContext(self.config, now, DbLookup(session), self.handlers)
-                result = run(PROCESS_STEPS, work, ctx)
-                assert result.decision is not None, "the handle step always decides"
-                self._apply(session, message, result.decision, result.reasons, now)
-                mailbox = message.mailbox
-                queued = bool(result.decision.mails)
-        except StepFailed as failure:
-            self._failed(message_id, failure.step, failure.error, failure.reasons)
-            return
+                if message is None:
+                    return None
+                return self._decide(session, message, now)
         except Exception as exc:  # noqa: BLE001 - persisting failed: retried like a step
             log.exception("message %s: applying the decision failed", message_id)
-            self._failed(message_id, "apply", exc, ())
-            return
-        self.on_finished(mailbox)
-        if queued:
-            self.on_queued()
+            with self.db.transaction() as session:
+                message = session.get(Message, message_id)
+                if message is None or message.state != "pending":
+                    return None
+                return self._record_failure(session, message, "apply", exc, (), now)
+
+    def _decide(
+        self, session: Session, message: Message, now: datetime
+    ) -> tuple[str | None, bool] | None:
+        """Run the pipeline on one message and persist the outcome in `session`.
+
+        Returns (mailbox, queued mail?) when the message changed, None when it was not ours.
+        """
+        if message.state != "pending" or message.lease_owner != self.owner:
+            return None
+        work = Work(raw=message.raw, role=message.role, mailbox=message.mailbox)
+        ctx = StepContext(self.config, now, DbLookup(session), self.handlers)
+        try:
+            result = run(PROCESS_STEPS, work, ctx)
+        except StepFailed as failure:
+            return self._record_failure(
+                session, message, failure.step, failure.error, failure.reasons, now
+            )
+        assert result.decision is not None, "the handle step always decides"
+        self._apply(session, message, result.decision, result.reasons, now)
+        return message.mailbox, bool(result.decision.mails)
 
     def _apply(
         self,
@@ -182,41 +211,40 @@ class Processor:
         else:
             log.info("message %s processed as %s", message.id, decision.kind)
 
-    def _failed(
-        self, message_id: int, step: str, error: BaseException, reasons: tuple[str, ...]
-    ) -> None:
-        now = self.clock.now()
-        limit = self.config.gateway.processing_attempts
-        with self.db.transaction() as session:
-            message = session.get(Message, message_id)
-            if message is None or message.state != "pending":
-                return
-            message.attempts += 1
-            message.lease_until = None
-            message.lease_owner = None
-            message.last_error = f"{step}: {type(error).__name__}: {error}"[:2000]
-            message.steps = [*reasons, f"{step}: raised {type(error).__name__}"]
-            if message.attempts >= limit:
-                message.state = "quarantined"
-                message.quarantine_reason = f"step-failed:{step}"
-                message.quarantine_detail = (
-                    f"step {step} failed {message.attempts} times; last: {message.last_error}"
-                )
-                message.processed_at = now
-                message.next_attempt_at = None
-                ledger.append(session, now, ledger.Event(
-                    action="message-quarantined",
-                    detail={"message": message.id, "reason": message.quarantine_reason},
-                ))
-                mailbox = message.mailbox
-                log.error("message %s quarantined after %s failures in %s: %s", message_id,
-                          message.attempts, step, type(error).__name__)
-            else:
-                message.next_attempt_at = now + backoff(message.attempts, RETRY_BASE, RETRY_CAP)
-                log.warning("message %s: step %s failed (attempt %s), will retry: %s",
-                            message_id, step, message.attempts, type(error).__name__)
-                return
-        self.on_finished(mailbox)
+    def _record_failure(
+        self,
+        session: Session,
+        message: Message,
+        step: str,
+        error: BaseException,
+        reasons: tuple[str, ...],
+        now: datetime,
+    ) -> tuple[str | None, bool] | None:
+        """Retry later with backoff; after the configured attempts, quarantine."""
+        message.attempts += 1
+        message.lease_until = None
+        message.lease_owner = None
+        message.last_error = f"{step}: {type(error).__name__}: {error}"[:2000]
+        message.steps = [*reasons, f"{step}: raised {type(error).__name__}"]
+        if message.attempts < self.config.gateway.processing_attempts:
+            message.next_attempt_at = now + backoff(message.attempts, RETRY_BASE, RETRY_CAP)
+            log.warning("message %s: step %s failed (attempt %s), will retry: %s",
+                        message.id, step, message.attempts, type(error).__name__)
+            return None
+        message.state = "quarantined"
+        message.quarantine_reason = f"step-failed:{step}"
+        message.quarantine_detail = (
+            f"step {step} failed {message.attempts} times; last: {message.last_error}"
+        )
+        message.processed_at = now
+        message.next_attempt_at = None
+        ledger.append(session, now, ledger.Event(
+            action="message-quarantined",
+            detail={"message": message.id, "reason": message.quarantine_reason},
+        ))
+        log.error("message %s quarantined after %s failures in %s: %s", message.id,
+                  message.attempts, step, type(error).__name__)
+        return message.mailbox, False
 
 
 def _with_message(event: ledger.Event, message_id: int) -> ledger.Event:

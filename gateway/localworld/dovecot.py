@@ -37,6 +37,9 @@ class Dovecot:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     oauth2_introspection_url: str | None = None
+    # "maildir" lets tests drop files in while the server is down and renumber a folder;
+    # "mdbox" has no same-second maildir rescans, for latency measurements.
+    mail_format: str = "maildir"
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mash-dovecot-")))
     port: int = 0
     tls_port: int = 0
@@ -108,7 +111,7 @@ default_login_user = {login_user}
 default_internal_user = {internal_user}
 default_internal_group = {internal_user}
 first_valid_uid = 1
-mail_location = maildir:{self.root}/mail/%u
+mail_location = {self.mail_format}:{self.root}/mail/%u
 disable_plaintext_auth = no
 auth_mechanisms = {mechanisms}
 mail_max_userip_connections = 100
