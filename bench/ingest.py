@@ -59,8 +59,9 @@ def baseline(dovecot: Dovecot, workdir: Path, batch: int) -> tuple[int, float]:
     db = sqlite3.connect(workdir / "baseline.db", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, uid INTEGER UNIQUE, subject TEXT, "
-               "raw BLOB)")
+    db.execute(
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, uid INTEGER UNIQUE, subject TEXT, raw BLOB)"
+    )
     started = time.perf_counter()
     client = dovecot.client("baseline")
     client.select_folder("INBOX")
@@ -71,8 +72,10 @@ def baseline(dovecot: Dovecot, workdir: Path, batch: int) -> tuple[int, float]:
             raw = data[b"BODY[]"]
             parsed = email.message_from_bytes(raw, policy=email.policy.default)
             db.execute("BEGIN")
-            db.execute("INSERT INTO m (uid, subject, raw) VALUES (?, ?, ?)",
-                       (uid, str(parsed["Subject"]), raw))
+            db.execute(
+                "INSERT INTO m (uid, subject, raw) VALUES (?, ?, ?)",
+                (uid, str(parsed["Subject"]), raw),
+            )
             db.execute("COMMIT")
     client.logout()
     return len(uids), time.perf_counter() - started
@@ -119,8 +122,12 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--size", type=int, default=5000, help="approximate bytes each")
     parser.add_argument("--latency-samples", type=int, default=200)
-    parser.add_argument("--mail-format", choices=["maildir", "mdbox"], default="maildir",
-                        help="Dovecot's storage; maildir rescans can add about a second")
+    parser.add_argument(
+        "--mail-format",
+        choices=["maildir", "mdbox"],
+        default="maildir",
+        help="Dovecot's storage; maildir rescans can add about a second",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mash-bench-"))
     dovecot = Dovecot(users=dict(USERS), mail_format=args.mail_format)
@@ -128,8 +135,10 @@ def main() -> int:
     smtp = RecordingSmtp().start()
     try:
         messages = [make_message(i, args.size) for i in range(args.messages)]
-        print(f"appending {len(messages)} messages of ~{len(messages[0])} bytes twice ...",
-              file=sys.stderr)
+        print(
+            f"appending {len(messages)} messages of ~{len(messages[0])} bytes twice ...",
+            file=sys.stderr,
+        )
         append_all(dovecot, "baseline", messages)
         append_all(dovecot, "mash", [make_message(i, args.size) for i in range(args.messages)])
 
@@ -174,17 +183,21 @@ def main() -> int:
         dovecot.cleanup()
 
     latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * (len(latencies) - 1))))]
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
     print(f"messages:                {args.messages} of ~{args.size} bytes")
     print(f"baseline (imapclient + email + SQLite commit each): {base_rate:8.1f} msg/s")
-    print(f"gateway  (IMAP -> committed -> processed):          {gw_rate:8.1f} msg/s "
-          f"({gw_elapsed:.2f} s; all filed on the server after {filed_elapsed:.2f} s)")
+    print(
+        f"gateway  (IMAP -> committed -> processed):          {gw_rate:8.1f} msg/s "
+        f"({gw_elapsed:.2f} s; all filed on the server after {filed_elapsed:.2f} s)"
+    )
     print(f"ratio gateway/baseline:  {gw_rate / base_rate:.2f} (target >= 0.50)")
     missed = args.latency_samples - len(latencies)
-    print(f"APPEND -> committed in IDLE, {len(latencies)} samples: "
-          f"median {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms (target p99 < 1000 ms)"
-          + (f"; {missed} not ingested within 10 s" if missed else ""))
+    print(
+        f"APPEND -> committed in IDLE, {len(latencies)} samples: "
+        f"median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms (target p99 < 1000 ms)"
+        + (f"; {missed} not ingested within 10 s" if missed else "")
+    )
     return 0
 
 

@@ -26,7 +26,7 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out; check host, port and firewall"
     if isinstance(exc, TlsUnavailable):
-        return f"{exc}; use tls = \"implicit\" or a server that offers STARTTLS"
+        return f'{exc}; use tls = "implicit" or a server that offers STARTTLS'
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return "SMTP login refused; check username and password"
     if isinstance(exc, ConfigError):
@@ -49,8 +49,10 @@ def run_checks(config: Config, clock: Clock) -> list[str]:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        problems.append(f"gateway.database: cannot connect ({type(exc).__name__}); "
-                        "check the URL and that the server is running")
+        problems.append(
+            f"gateway.database: cannot connect ({type(exc).__name__}); "
+            "check the URL and that the server is running"
+        )
     finally:
         db.dispose()
     for box in config.mailbox:

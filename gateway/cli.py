@@ -89,16 +89,29 @@ def _emit(data: Any, as_json: bool, text: Callable[[Any], None]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-c", "--config", "config_file", metavar="FILE", envvar="MASH_GATEWAY_CONFIG",
-              help="Configuration file [default: $MASH_GATEWAY_CONFIG, else ./mailboxes.toml].")
+@click.option(
+    "-c",
+    "--config",
+    "config_file",
+    metavar="FILE",
+    envvar="MASH_GATEWAY_CONFIG",
+    help="Configuration file [default: $MASH_GATEWAY_CONFIG, else ./mailboxes.toml].",
+)
 @click.option("--now", metavar="ISO-8601", help="Fix the clock (with a UTC offset), for replays.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
-@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@click.option(
+    "--log-format", default="text", show_default=True, type=click.Choice(["text", "json"])
+)
 @click.version_option(package_name="mash-gateway")
 @click.pass_context
-def cli(ctx: click.Context, config_file: str | None, now: str | None, log_level: str,
-        log_format: str) -> None:
+def cli(
+    ctx: click.Context, config_file: str | None, now: str | None, log_level: str, log_format: str
+) -> None:
     """Secure email-gateway automation for a children's Multi-Agency Safeguarding Hub."""
     _setup_logging(log_level, log_format)
     ctx.obj = State(config_file, now)
@@ -107,8 +120,9 @@ def cli(ctx: click.Context, config_file: str | None, now: str | None, log_level:
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     """`-c` and `--now` are accepted after the sub-command too."""
     func = click.option("--now", "sub_now", metavar="ISO-8601", help="Fix the clock.")(func)
-    func = click.option("-c", "--config", "sub_config", metavar="FILE",
-                        help="Configuration file.")(func)
+    func = click.option("-c", "--config", "sub_config", metavar="FILE", help="Configuration file.")(
+        func
+    )
     return func
 
 
@@ -201,12 +215,16 @@ def status(state: State, sub_config: str | None, sub_now: str | None, as_json: b
 
     def text(d: dict[str, Any]) -> None:
         m, o = d["messages"], d["outbox"]
-        click.echo(f"messages: {m['ingested']} ingested, {m['processed']} processed, "
-                   f"{m['quarantined']} quarantined, {m['pending']} pending")
+        click.echo(
+            f"messages: {m['ingested']} ingested, {m['processed']} processed, "
+            f"{m['quarantined']} quarantined, {m['pending']} pending"
+        )
         for reason, n in d["quarantine_reasons"].items():
             click.echo(f"  quarantined for {reason}: {n}")
-        click.echo(f"outbox: {o['pending']} pending, {o['sent']} sent, {o['failed']} failed, "
-                   f"{o['bounced']} bounced")
+        click.echo(
+            f"outbox: {o['pending']} pending, {o['sent']} sent, {o['failed']} failed, "
+            f"{o['bounced']} bounced"
+        )
         for name, box in d["mailboxes"].items():
             health = f"error: {box['error']}" if box["error"] else "ok"
             click.echo(f"mailbox {name}: last poll {box['last_poll'] or 'never'}, {health}")
@@ -219,8 +237,9 @@ def status(state: State, sub_config: str | None, sub_now: str | None, as_json: b
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def inspect(state: State, sub_config: str | None, sub_now: str | None, files: tuple[str, ...],
-            as_json: bool) -> None:
+def inspect(
+    state: State, sub_config: str | None, sub_now: str | None, files: tuple[str, ...], as_json: bool
+) -> None:
     """Show what the gateway would decide for raw messages; changes nothing."""
     from gateway.inspection import inspect_bytes
 
@@ -233,8 +252,10 @@ def inspect(state: State, sub_config: str | None, sub_now: str | None, files: tu
             raw = Path(name).read_bytes()
         except OSError as exc:
             result: dict[str, Any] = {
-                "kind": "unknown", "auto_reply": False,
-                "quarantine_reason": f"unreadable: {exc.strerror}", "reasons": [],
+                "kind": "unknown",
+                "auto_reply": False,
+                "quarantine_reason": f"unreadable: {exc.strerror}",
+                "reasons": [],
             }
         else:
             result = inspect_bytes(raw, config, now)
@@ -243,10 +264,15 @@ def inspect(state: State, sub_config: str | None, sub_now: str | None, files: tu
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
         return
     for result in results:
-        click.echo(f"{result['file']}: {result['kind']}"
-                   + (" (automatic)" if result["auto_reply"] else "")
-                   + (f", quarantine: {result['quarantine_reason']}"
-                      if result["quarantine_reason"] else ""))
+        click.echo(
+            f"{result['file']}: {result['kind']}"
+            + (" (automatic)" if result["auto_reply"] else "")
+            + (
+                f", quarantine: {result['quarantine_reason']}"
+                if result["quarantine_reason"]
+                else ""
+            )
+        )
         for reason in result["reasons"]:
             click.echo(f"  {reason}")
 
@@ -271,8 +297,9 @@ def quarantine() -> None:
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def quarantine_list(state: State, sub_config: str | None, sub_now: str | None,
-                    as_json: bool) -> None:
+def quarantine_list(
+    state: State, sub_config: str | None, sub_now: str | None, as_json: bool
+) -> None:
     """List quarantined messages."""
     from gateway.status import quarantine_list as listing
 
@@ -283,8 +310,10 @@ def quarantine_list(state: State, sub_config: str | None, sub_now: str | None,
         if not items:
             click.echo("quarantine is empty")
         for r in items:
-            click.echo(f"{r['id']:>6}  {r['received_at']}  {r['mailbox'] or '-':<12} "
-                       f"{r['kind'] or '-':<12} {r['reason']}")
+            click.echo(
+                f"{r['id']:>6}  {r['received_at']}  {r['mailbox'] or '-':<12} "
+                f"{r['kind'] or '-':<12} {r['reason']}"
+            )
 
     _emit(rows, as_json, text)
 
@@ -295,8 +324,14 @@ def quarantine_list(state: State, sub_config: str | None, sub_now: str | None,
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--raw", is_flag=True, help="Print the raw message bytes.")
 @pass_state
-def quarantine_show(state: State, sub_config: str | None, sub_now: str | None, message_id: int,
-                    as_json: bool, raw: bool) -> None:
+def quarantine_show(
+    state: State,
+    sub_config: str | None,
+    sub_now: str | None,
+    message_id: int,
+    as_json: bool,
+    raw: bool,
+) -> None:
     """Show one message and why it is held."""
     from gateway.status import quarantine_show as show
     from gateway.status import raw_message
@@ -330,8 +365,9 @@ def quarantine_show(state: State, sub_config: str | None, sub_now: str | None, m
 @click.argument("message_id", type=int)
 @click.option("--by", "actor", default="operator", show_default=True, help="Who releases it.")
 @pass_state
-def quarantine_release(state: State, sub_config: str | None, sub_now: str | None,
-                       message_id: int, actor: str) -> None:
+def quarantine_release(
+    state: State, sub_config: str | None, sub_now: str | None, message_id: int, actor: str
+) -> None:
     """Send a quarantined message through the pipeline again."""
     from gateway.status import NotQuarantined
     from gateway.status import quarantine_release as release
@@ -354,16 +390,18 @@ def audit() -> None:
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def audit_verify(state: State, sub_config: str | None, sub_now: str | None,
-                 as_json: bool) -> None:
+def audit_verify(state: State, sub_config: str | None, sub_now: str | None, as_json: bool) -> None:
     """Check the hash chain: finds any edited, inserted or deleted row."""
     _apply_common(state, sub_config, sub_now)
     db = state.database(state.config())
     with db.transaction() as session:
         problems = ledger.verify(session)
         count = session.execute(ledger.count_query()).scalar_one()
-    data = {"ok": not problems, "rows": count,
-            "problems": [{"row": p.row_id, "problem": p.problem} for p in problems]}
+    data = {
+        "ok": not problems,
+        "rows": count,
+        "problems": [{"row": p.row_id, "problem": p.problem} for p in problems],
+    }
 
     def text(d: dict[str, Any]) -> None:
         for p in d["problems"]:

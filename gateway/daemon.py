@@ -62,14 +62,26 @@ class Daemon:
         self.outbox_wake = threading.Event()
         self.watchers = {
             box.name: MailboxWatcher(
-                box, config, self.db, clock, self.letters,
-                connect=connect, on_ingested=self.pipeline_wake.set, stop=self.stop_event,
+                box,
+                config,
+                self.db,
+                clock,
+                self.letters,
+                connect=connect,
+                on_ingested=self.pipeline_wake.set,
+                stop=self.stop_event,
             )
             for box in config.mailbox
         }
         self.processor = Processor(
-            self.db, config, clock, self.letters, handlers or default_handlers(), self.owner,
-            on_finished=self._finished, on_queued=self.outbox_wake.set,
+            self.db,
+            config,
+            clock,
+            self.letters,
+            handlers or default_handlers(),
+            self.owner,
+            on_finished=self._finished,
+            on_queued=self.outbox_wake.set,
         )
         transport = SmtpTransport(config.smtp, self._smtp_password, smtp_connect)
         self.sender = OutboxSender(self.db, config, clock, transport, self.letters, self.owner)
@@ -132,8 +144,9 @@ class Daemon:
         threads.append(threading.Thread(target=self._pipeline_loop, name="pipeline", daemon=True))
         threads.append(threading.Thread(target=self._outbox_loop, name="outbox", daemon=True))
         scheduler = BackgroundScheduler(timezone="UTC")
-        scheduler.add_job(self._safe_jobs, "interval", seconds=30, id="sweeps",
-                          max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self._safe_jobs, "interval", seconds=30, id="sweeps", max_instances=1, coalesce=True
+        )
         listener = None
         if self.config.listener.enabled:
             listener = start_listener(self.config, self.db, self.clock, self.pipeline_wake.set)
@@ -175,7 +188,7 @@ class Daemon:
         try:
             self.run_jobs()
             self.outbox_wake.set()
-        except Exception:  # noqa: BLE001 - a failed sweep runs again at the next tick
+        except Exception:
             log.exception("scheduled sweep failed")
 
     def _pipeline_loop(self) -> None:
@@ -184,7 +197,7 @@ class Daemon:
             self.pipeline_wake.clear()
             try:
                 self.processor.process_due()
-            except Exception:  # noqa: BLE001 - e.g. the database briefly unavailable
+            except Exception:
                 log.exception("pipeline pass failed; retrying")
                 self.stop_event.wait(WORKER_TICK)
 
@@ -194,6 +207,6 @@ class Daemon:
             self.outbox_wake.clear()
             try:
                 self.sender.flush()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("outbox pass failed; retrying")
                 self.stop_event.wait(WORKER_TICK)

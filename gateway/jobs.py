@@ -36,19 +36,29 @@ def alert_failing_mailboxes(db: Database, config: Config, clock: Clock, letters:
             state.alerted_at = now
             assert state.failing_since is not None
             down_for = format_duration(now - state.failing_since)
-            ledger.append(session, now, ledger.Event(
-                action="mailbox-down",
-                detail={"mailbox": state.name, "since": state.failing_since.isoformat(),
-                        "error": state.last_error},
-            ))
+            ledger.append(
+                session,
+                now,
+                ledger.Event(
+                    action="mailbox-down",
+                    detail={
+                        "mailbox": state.name,
+                        "since": state.failing_since.isoformat(),
+                        "error": state.last_error,
+                    },
+                ),
+            )
             mail = manager_alert(
-                config, now,
+                config,
+                now,
                 title=f"mailbox {state.name} has been unreachable for {down_for}",
-                lines=[f"Last error: {state.last_error}",
-                       "Mail sent to this mailbox is waiting on the server and will be "
-                       "collected once the connection works again."],
+                lines=[
+                    f"Last error: {state.last_error}",
+                    "Mail sent to this mailbox is waiting on the server and will be "
+                    "collected once the connection works again.",
+                ],
                 action="Check the mail server, the account's password or token, and the "
-                       "network; run `mash-gateway check` to test the connection.",
+                "network; run `mash-gateway check` to test the connection.",
             )
             if mail is not None:
                 enqueue(session, config, letters, mail, now)

@@ -140,5 +140,5 @@ def _rows(session: Session) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def count_query() -> Select[tuple[int]]:
+def count_query() -> Select[int]:
     return select(func.count()).select_from(AuditEvent)

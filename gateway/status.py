@@ -124,10 +124,15 @@ def quarantine_release(db: Database, message_id: int, now: datetime, actor: str)
         message.next_attempt_at = None
         message.quarantine_reason = None
         message.quarantine_detail = None
-        ledger.append(session, now, ledger.Event(
-            action="quarantine-released", actor=actor,
-            detail={"message": message_id, "was": reason},
-        ))
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="quarantine-released",
+                actor=actor,
+                detail={"message": message_id, "was": reason},
+            ),
+        )
 
 
 def raw_message(db: Database, message_id: int) -> bytes | None:

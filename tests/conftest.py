@@ -171,7 +171,8 @@ def write_config(
             f"port = {dovecot.port}",
             'tls = "none"',
             'username = "mash"',
-            "" if "[mailbox.oauth2]" in mailbox_extra
+            ""
+            if "[mailbox.oauth2]" in mailbox_extra
             else 'password_env = "MASH_TEST_MASH_PASSWORD"',
             'socket_timeout = "10 seconds"',
             'reconnect_cap = "2 seconds"',

@@ -50,5 +50,9 @@ def counts(daemon: Daemon) -> dict[str, Any]:
         outbox = dict(
             session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all()
         )
-    return {"states": states, "sources": sources, "outbox": outbox,
-            "messages": sum(states.values())}
+    return {
+        "states": states,
+        "sources": sources,
+        "outbox": outbox,
+        "messages": sum(states.values()),
+    }

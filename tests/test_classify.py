@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import config
 
 from gateway.inspection import inspect_bytes
-from helpers import config
 
 MAIL = Path(__file__).parent / "data" / "mail"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -61,8 +61,15 @@ def _nested(depth: int) -> bytes:
     for level in range(depth):
         boundary = f"b{level}".encode()
         body = (
-            b"Content-Type: multipart/mixed; boundary=" + boundary + b"\r\n\r\n--" + boundary
-            + b"\r\n" + body + b"\r\n--" + boundary + b"--\r\n"
+            b"Content-Type: multipart/mixed; boundary="
+            + boundary
+            + b"\r\n\r\n--"
+            + boundary
+            + b"\r\n"
+            + body
+            + b"\r\n--"
+            + boundary
+            + b"--\r\n"
         )
     return head + body
 
@@ -76,6 +83,8 @@ def test_deep_mime_quarantined() -> None:
 def test_many_parts_quarantined() -> None:
     cfg = config("[limits]\nmax_mime_parts = 10\n")
     parts = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\npart\r\n" for _ in range(30))
-    raw = (b"From: a@example.org\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n")
+    raw = (
+        b"From: a@example.org\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n"
+    )
     assert inspect_bytes(raw, cfg, NOW)["quarantine_reason"] == "too-many-parts"

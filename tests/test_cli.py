@@ -9,18 +9,24 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers import auto_reply, plain_message
+
 from gateway.config import Config
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
-from helpers import auto_reply, plain_message
 
 MAIL = Path(__file__).parent / "data" / "mail"
 MakeConfig = Callable[..., tuple[Config, Path]]
 
 
 def gateway(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_inspect_one_file_json(tmp_path: Path) -> None:
@@ -36,8 +42,12 @@ def test_inspect_one_file_json(tmp_path: Path) -> None:
 def test_inspect_many_files_including_broken(tmp_path: Path) -> None:
     huge = tmp_path / "huge.eml"
     huge.write_bytes(b"Subject: x\r\n\r\n" + b"A" * (30 * 1024 * 1024))
-    names = [str(MAIL / "dsn-postfix.eml"), str(MAIL / "garbage.eml"), str(huge),
-             str(tmp_path / "missing.eml")]
+    names = [
+        str(MAIL / "dsn-postfix.eml"),
+        str(MAIL / "garbage.eml"),
+        str(huge),
+        str(tmp_path / "missing.eml"),
+    ]
     done = gateway("inspect", *names, "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
@@ -74,11 +84,24 @@ def test_status_and_quarantine_commands(
     listing = json.loads(gateway("-c", str(path), "quarantine", "list", "--json").stdout)
     assert {item["reason"] for item in listing} == {"malformed", "unhandled-kind"}
     held = next(item for item in listing if item["reason"] == "unhandled-kind")
-    shown = json.loads(gateway("-c", str(path), "quarantine", "show", str(held["id"]),
-                               "--json").stdout)
+    shown = json.loads(
+        gateway("-c", str(path), "quarantine", "show", str(held["id"]), "--json").stdout
+    )
     assert shown["steps"][-1].startswith("handle:")
-    raw = subprocess.run([sys.executable, "-m", "gateway", "-c", str(path), "quarantine",
-                          "show", str(held["id"]), "--raw"], capture_output=True)
+    raw = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "-c",
+            str(path),
+            "quarantine",
+            "show",
+            str(held["id"]),
+            "--raw",
+        ],
+        capture_output=True,
+    )
     assert raw.stdout == plain_message(2)
     released = gateway("-c", str(path), "quarantine", "release", str(held["id"]))
     assert released.returncode == 0, released.stderr
@@ -102,8 +125,9 @@ def test_check_reports_each_problem(
     bad = gateway("check", "-c", str(path))
     assert bad.returncode == 1
     lines = bad.stdout.splitlines()
-    assert any(line.startswith("problem: mailbox front-door") and "refused" in line
-               for line in lines)
+    assert any(
+        line.startswith("problem: mailbox front-door") and "refused" in line for line in lines
+    )
     assert any(line.startswith("problem: smtp") for line in lines)
 
 
@@ -113,9 +137,12 @@ def test_check_wrong_password(
     _config, path = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
     text = path.read_text().replace("MASH_TEST_MASH_PASSWORD", "MASH_TEST_WRONG_PASSWORD")
     path.write_text(text)
-    done = subprocess.run([sys.executable, "-m", "gateway", "check", "-c", str(path)],
-                          capture_output=True, text=True,
-                          env={**os.environ, "MASH_TEST_WRONG_PASSWORD": "nope"})
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "check", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MASH_TEST_WRONG_PASSWORD": "nope"},
+    )
     assert done.returncode == 1
     assert "login refused" in done.stdout
 

@@ -67,7 +67,9 @@ def test_unknown_key_names_file_key_and_line() -> None:
 
 
 def test_wrong_type_names_line() -> None:
-    text = GOOD.replace('host = "smtp.hackney.example"', 'host = "smtp.hackney.example"\nport = "25"')
+    text = GOOD.replace(
+        'host = "smtp.hackney.example"', 'host = "smtp.hackney.example"\nport = "25"'
+    )
     (problem,) = problems(text)
     assert problem.startswith("mailboxes.toml:6: smtp.port: ")
     assert "integer" in problem
@@ -79,8 +81,10 @@ def test_missing_required_key_points_at_its_table() -> None:
 
 
 def test_missing_table() -> None:
-    text = GOOD.replace('[smtp]\nhost = "smtp.hackney.example"\nusername = "gw"\n'
-                        'password_env = "SMTP_PASSWORD"\n', "")
+    text = GOOD.replace(
+        '[smtp]\nhost = "smtp.hackney.example"\nusername = "gw"\npassword_env = "SMTP_PASSWORD"\n',
+        "",
+    )
     assert problems(text) == ["mailboxes.toml: smtp: required key is missing"]
 
 
@@ -102,8 +106,9 @@ def test_bad_duration_and_enum() -> None:
     text = GOOD.replace('role = "partner"', 'role = "partners"\nidle_renew = "5 parsecs"')
     found = problems(text)
     assert any(p.startswith("mailboxes.toml:18: mailbox[2].role:") for p in found)
-    assert any(p.startswith("mailboxes.toml:19: mailbox[2].idle_renew:") and "unit" in p
-               for p in found)
+    assert any(
+        p.startswith("mailboxes.toml:19: mailbox[2].idle_renew:") and "unit" in p for p in found
+    )
 
 
 def test_idle_renew_capped_at_ten_minutes() -> None:

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import auto_reply, plain_message
 from sqlalchemy import func, select
 
 from gateway import ledger
@@ -25,7 +26,6 @@ from gateway.localworld.smtpsink import RecordingSmtp
 from gateway.models import Message, MessageSource, OutboxRow
 from gateway.outbound.compose import OutgoingMail
 from gateway.outbound.outbox import enqueue
-from helpers import auto_reply, plain_message
 
 MAIL = Path(__file__).parent / "data" / "mail"
 MakeConfig = Callable[..., tuple[Config, Path]]
@@ -38,12 +38,24 @@ def _seed_sent_rows(daemon: Daemon, sink: RecordingSmtp) -> list[str]:
     """Rows sent before the run, so that bounces in the run have something to map to."""
     with daemon.db.transaction() as session:
         for i in range(SEEDED):
-            enqueue(session, daemon.config, daemon.letters, OutgoingMail(
-                template="manager_alert",
-                values={"title": f"notice {i}", "lines": [], "action": "none",
-                        "reference": None, "sent_at": "now"},
-                recipients=(f"officer{i}@agency.example",), purpose="test-notice",
-            ), daemon.clock.now())
+            enqueue(
+                session,
+                daemon.config,
+                daemon.letters,
+                OutgoingMail(
+                    template="manager_alert",
+                    values={
+                        "title": f"notice {i}",
+                        "lines": [],
+                        "action": "none",
+                        "reference": None,
+                        "sent_at": "now",
+                    },
+                    recipients=(f"officer{i}@agency.example",),
+                    purpose="test-notice",
+                ),
+                daemon.clock.now(),
+            )
     assert daemon.sender.flush().sent == SEEDED
     envelopes = [m.envelope_from for m in sink.messages]
     sink.clear()
@@ -53,8 +65,9 @@ def _seed_sent_rows(daemon: Daemon, sink: RecordingSmtp) -> list[str]:
 def _corpus(envelopes: list[str], rng: random.Random) -> list[bytes]:
     dsn = (MAIL / "dsn-postfix.eml").read_bytes()
     corpus = [
-        dsn.replace(b"mash+bounce-7-0123456789@hackney.example", env.encode())
-        .replace(b"<dsn-1@", f"<dsn-crash-{i}@".encode())
+        dsn.replace(b"mash+bounce-7-0123456789@hackney.example", env.encode()).replace(
+            b"<dsn-1@", f"<dsn-crash-{i}@".encode()
+        )
         for i, env in enumerate(envelopes)
     ]
     for i in range(TOTAL - len(corpus)):
@@ -75,7 +88,10 @@ def _gateway(path: Path, *args: str) -> list[str]:
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(
-    db_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig,
+    db_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
     tmp_path: Path,
 ) -> None:
     seed = int(os.environ.get("MASH_CRASH_SEED", str(random.randrange(1 << 30))))
@@ -111,8 +127,9 @@ def test_sigkill_at_random_moments_loses_nothing(
     for attempt in range(5):
         # Later passes run an hour on, so that retries deferred by backoff are due.
         later = (datetime.now(UTC) + timedelta(hours=attempt)).isoformat()
-        done = subprocess.run(_gateway(path, "--now", later, "run", "--once"),
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            _gateway(path, "--now", later, "run", "--once"), capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         if _idle(daemon) and dovecot.count("mash") == 0:
             break
@@ -120,10 +137,14 @@ def test_sigkill_at_random_moments_loses_nothing(
 
     with daemon.db.transaction() as session:
         sources = session.execute(select(func.count()).select_from(MessageSource)).scalar_one()
-        states = dict(session.execute(
-            select(Message.state, func.count()).group_by(Message.state)).all())
-        unreasoned = session.execute(select(func.count()).select_from(Message).where(
-            Message.state == "quarantined", Message.quarantine_reason.is_(None))).scalar_one()
+        states = dict(
+            session.execute(select(Message.state, func.count()).group_by(Message.state)).all()
+        )
+        unreasoned = session.execute(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.state == "quarantined", Message.quarantine_reason.is_(None))
+        ).scalar_one()
         rows = list(session.execute(select(OutboxRow)).scalars())
         problems = ledger.verify(session)
     assert sources == TOTAL, "every appended message ingested exactly once"
@@ -134,7 +155,8 @@ def test_sigkill_at_random_moments_loses_nothing(
     alerts = [r for r in rows if r.purpose == "manager-alert"]
     assert len(alerts) == SEEDED, "each bounce handled once: one alert each, never two"
     assert all(r.state in ("sent", "bounced") for r in rows), [
-        (r.id, r.state, r.last_error) for r in rows if r.state not in ("sent", "bounced")]
+        (r.id, r.state, r.last_error) for r in rows if r.state not in ("sent", "bounced")
+    ]
     received = collections.Counter(m.message_id for m in smtp_sink.messages)
     for row in alerts:
         assert received[row.header_message_id] >= 1, "every outbox row delivered"
@@ -147,18 +169,24 @@ def test_sigkill_at_random_moments_loses_nothing(
 
 def _idle(daemon: Daemon) -> bool:
     with daemon.db.transaction() as session:
-        pending = session.execute(select(func.count()).select_from(Message).where(
-            Message.state == "pending")).scalar_one()
-        outbox = session.execute(select(func.count()).select_from(OutboxRow).where(
-            OutboxRow.state.in_(("pending", "sending")))).scalar_one()
+        pending = session.execute(
+            select(func.count()).select_from(Message).where(Message.state == "pending")
+        ).scalar_one()
+        outbox = session.execute(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.state.in_(("pending", "sending")))
+        ).scalar_one()
     return pending == 0 and outbox == 0
 
 
 def _progress(daemon: Daemon) -> tuple[int, int, int]:
     with daemon.db.transaction() as session:
         ingested = session.execute(select(func.count()).select_from(MessageSource)).scalar_one()
-        finished = session.execute(select(func.count()).select_from(Message).where(
-            Message.state != "pending")).scalar_one()
-        sent = session.execute(select(func.count()).select_from(OutboxRow).where(
-            OutboxRow.state == "sent")).scalar_one()
+        finished = session.execute(
+            select(func.count()).select_from(Message).where(Message.state != "pending")
+        ).scalar_one()
+        sent = session.execute(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "sent")
+        ).scalar_one()
     return ingested, finished, sent

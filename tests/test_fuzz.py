@@ -5,22 +5,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from helpers import config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.inbound.handlers import default_handlers
 from gateway.inbound.pipeline import KINDS, PROCESS_STEPS, StepContext, Work, run
 from gateway.inspection import _NoState, inspect_bytes
-from helpers import config
 
 SEEDS = [p.read_bytes() for p in sorted((Path(__file__).parent / "data" / "mail").glob("*.eml"))]
 CONFIG = config("[limits]\nmax_mime_depth = 8\nmax_mime_parts = 50\n")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
-TOKENS = [b"\r\n", b"\n", b":", b"--", b"boundary=", b"Content-Type: multipart/mixed; ",
-          b"=?utf-8?q?", b"?=", b"\x00", b"\xff", b"Content-Transfer-Encoding: base64\r\n",
-          b"message/rfc822", b"multipart/report; report-type=delivery-status", b"<", b">",
-          b'"', b"\t", b" "]
+TOKENS = [
+    b"\r\n",
+    b"\n",
+    b":",
+    b"--",
+    b"boundary=",
+    b"Content-Type: multipart/mixed; ",
+    b"=?utf-8?q?",
+    b"?=",
+    b"\x00",
+    b"\xff",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"message/rfc822",
+    b"multipart/report; report-type=delivery-status",
+    b"<",
+    b">",
+    b'"',
+    b"\t",
+    b" ",
+]
 
 
 @st.composite

@@ -12,13 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import auto_reply
 
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
-from helpers import auto_reply
 
 MakeConfig = Callable[..., tuple[Config, Path]]
 
@@ -41,14 +41,18 @@ class TokenServer:
                     token = f"token-{len(server.issued) + 1}"
                     if ok:
                         server.issued.append(token)
-                    body = {"access_token": token, "expires_in": 3600} if ok else {
-                        "error": "invalid_client"}
+                    body = (
+                        {"access_token": token, "expires_in": 3600}
+                        if ok
+                        else {"error": "invalid_client"}
+                    )
                     self._reply(200 if ok else 401, body)
                 else:
                     token = (form.get("token") or [""])[0]
                     active = token in server.issued
-                    self._reply(200, {"active": active, "username": "mash"} if active
-                                else {"active": False})
+                    self._reply(
+                        200, {"active": active, "username": "mash"} if active else {"active": False}
+                    )
 
             def _reply(self, code: int, body: dict[str, object]) -> None:
                 data = json.dumps(body).encode()
@@ -79,19 +83,27 @@ def token_server() -> Iterator[TokenServer]:
 
 
 def test_xoauth2_client_credentials_token_kept_and_refreshed(
-    sqlite_url: str, token_server: TokenServer, smtp_sink: RecordingSmtp,
-    make_config: MakeConfig, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    token_server: TokenServer,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    dovecot = Dovecot(users={"mash": "unused"},
-                      oauth2_introspection_url=f"{token_server.url}/introspect")
+    dovecot = Dovecot(
+        users={"mash": "unused"}, oauth2_introspection_url=f"{token_server.url}/introspect"
+    )
     dovecot.start()
     try:
         monkeypatch.setenv("MASH_TEST_CLIENT_SECRET", "client-secret")
-        oauth = (f'[mailbox.oauth2]\nclient_id = "gateway"\n'
-                 f'client_secret_env = "MASH_TEST_CLIENT_SECRET"\n'
-                 f'token_url = "{token_server.url}/token"\n')
-        config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink,
-                                mailbox_extra=oauth)
+        oauth = (
+            f'[mailbox.oauth2]\nclient_id = "gateway"\n'
+            f'client_secret_env = "MASH_TEST_CLIENT_SECRET"\n'
+            f'token_url = "{token_server.url}/token"\n'
+        )
+        config, _ = make_config(
+            db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, mailbox_extra=oauth
+        )
         daemon = Daemon(config, clock)
         daemon.prepare()
         dovecot.append("mash", auto_reply(1))
@@ -109,19 +121,28 @@ def test_xoauth2_client_credentials_token_kept_and_refreshed(
 
 
 def test_token_command(
-    sqlite_url: str, token_server: TokenServer, smtp_sink: RecordingSmtp,
-    make_config: MakeConfig, clock: FrozenClock, tmp_path: Path,
+    sqlite_url: str,
+    token_server: TokenServer,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+    tmp_path: Path,
 ) -> None:
     token_server.issued.append("from-command")
-    dovecot = Dovecot(users={"mash": "unused"},
-                      oauth2_introspection_url=f"{token_server.url}/introspect")
+    dovecot = Dovecot(
+        users={"mash": "unused"}, oauth2_introspection_url=f"{token_server.url}/introspect"
+    )
     dovecot.start()
     try:
         script = tmp_path / "get-token"
         script.write_text("#!/bin/sh\necho from-command\n")
         script.chmod(0o755)
-        config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink,
-                                mailbox_extra=f'[mailbox.oauth2]\ntoken_command = ["{script}"]\n')
+        config, _ = make_config(
+            db_url=sqlite_url,
+            dovecot=dovecot,
+            smtp=smtp_sink,
+            mailbox_extra=f'[mailbox.oauth2]\ntoken_command = ["{script}"]\n',
+        )
         daemon = Daemon(config, clock)
         daemon.prepare()
         dovecot.append("mash", auto_reply(1))
@@ -132,13 +153,18 @@ def test_token_command(
 
 
 def test_imaps_verified_with_private_ca(
-    sqlite_url: str, dovecot_tls: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig,
-    clock: FrozenClock, ca_file: Path,
+    sqlite_url: str,
+    dovecot_tls: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+    ca_file: Path,
 ) -> None:
-    config, path = make_config(db_url=sqlite_url, dovecot=dovecot_tls, smtp=smtp_sink)
+    _config, path = make_config(db_url=sqlite_url, dovecot=dovecot_tls, smtp=smtp_sink)
     text = path.read_text().replace(
-        f"port = {dovecot_tls.port}\ntls = \"none\"",
-        f"port = {dovecot_tls.tls_port}\ntls = \"implicit\"\nca_file = \"{ca_file}\"")
+        f'port = {dovecot_tls.port}\ntls = "none"',
+        f'port = {dovecot_tls.tls_port}\ntls = "implicit"\nca_file = "{ca_file}"',
+    )
     path.write_text(text)
     from gateway.config import load_config
 
@@ -149,8 +175,13 @@ def test_imaps_verified_with_private_ca(
     assert dovecot_tls.count("mash", "Processed") == 1
     # Without the private CA the certificate is refused, for STARTTLS as for implicit TLS.
     for tls, port in (("implicit", dovecot_tls.tls_port), ("starttls", dovecot_tls.port)):
-        untrusted = path.read_text().replace(f'ca_file = "{ca_file}"\n', "").replace(
-            f"port = {dovecot_tls.tls_port}\ntls = \"implicit\"", f"port = {port}\ntls = \"{tls}\"")
+        untrusted = (
+            path.read_text()
+            .replace(f'ca_file = "{ca_file}"\n', "")
+            .replace(
+                f'port = {dovecot_tls.tls_port}\ntls = "implicit"', f'port = {port}\ntls = "{tls}"'
+            )
+        )
         path.write_text(untrusted)
         refused = Daemon(load_config(path), clock).run_once()
         assert "CERTIFICATE_VERIFY_FAILED" in refused.mailbox_errors["front-door"], tls

@@ -20,11 +20,17 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def _fill(db: Database, n: int = 5) -> None:
     for i in range(n):
         with db.transaction() as session:
-            ledger.append(session, T0 + timedelta(minutes=i), ledger.Event(
-                action="mail-sent", subject_ref=f"MASH-2026-{i:06d}",
-                recipient="ppd@police.example", purpose="check request",
-                detail={"outbox_id": i},
-            ))
+            ledger.append(
+                session,
+                T0 + timedelta(minutes=i),
+                ledger.Event(
+                    action="mail-sent",
+                    subject_ref=f"MASH-2026-{i:06d}",
+                    recipient="ppd@police.example",
+                    purpose="check request",
+                    detail={"outbox_id": i},
+                ),
+            )
 
 
 @pytest.fixture
@@ -48,8 +54,9 @@ def test_intact_chain(db: Database) -> None:
 def test_edited_row_detected(db: Database) -> None:
     _fill(db)
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_events SET recipient = 'attacker@evil.example' "
-                          "WHERE id = 3"))
+        conn.execute(
+            text("UPDATE audit_events SET recipient = 'attacker@evil.example' WHERE id = 3")
+        )
     found = _problems(db)
     assert [p.row_id for p in found] == [3]
     assert "edited" in found[0].problem
@@ -70,10 +77,14 @@ def test_inserted_row_detected(db: Database) -> None:
         values = dict(row)
         values["id"] = 3
         values["action"] = "forged"
-        conn.execute(text(
-            "INSERT INTO audit_events (id, at, actor, action, subject_ref, recipient, purpose, "
-            "detail, prev_hash, hash) VALUES (:id, :at, :actor, :action, :subject_ref, "
-            ":recipient, :purpose, :detail, :prev_hash, :hash)"), values)
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (id, at, actor, action, subject_ref, recipient, purpose, "
+                "detail, prev_hash, hash) VALUES (:id, :at, :actor, :action, :subject_ref, "
+                ":recipient, :purpose, :detail, :prev_hash, :hash)"
+            ),
+            values,
+        )
     assert _problems(db)
 
 

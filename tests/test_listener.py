@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from helpers import plain_message
 from sqlalchemy import func, select, text
 
 from gateway.clock import FrozenClock
@@ -16,7 +17,6 @@ from gateway.db import Database
 from gateway.inbound.smtp import start_listener
 from gateway.localworld.ports import free_port
 from gateway.models import Message, MessageSource
-from helpers import plain_message
 
 MakeConfig = Callable[..., tuple[Config, Path]]
 
@@ -26,8 +26,10 @@ def listening(
     request: pytest.FixtureRequest, db_url: str, make_config: MakeConfig, clock: FrozenClock
 ) -> Iterator[tuple[Config, Database, Controller]]:
     port = free_port()
-    extra = (f'[listener]\nenabled = true\nprotocol = "{request.param}"\nport = {port}\n'
-             "[limits]\nmax_message_bytes = 65536\n")
+    extra = (
+        f'[listener]\nenabled = true\nprotocol = "{request.param}"\nport = {port}\n'
+        "[limits]\nmax_message_bytes = 65536\n"
+    )
     config, _ = make_config(db_url=db_url, dovecot=None, smtp=None, extra=extra)
     db = Database(db_url)
     db.upgrade()
@@ -51,8 +53,7 @@ def _stored(db: Database) -> int:
 def test_250_only_after_commit(listening: tuple[Config, Database, Controller]) -> None:
     config, db, _ = listening
     with _client(config) as client:
-        refused = client.sendmail("ref@school.example", ["mash@hackney.example"],
-                                  plain_message(1))
+        refused = client.sendmail("ref@school.example", ["mash@hackney.example"], plain_message(1))
         assert refused == {}
         # The answer came back: the row must already be committed and visible.
         assert _stored(db) == 1
@@ -83,9 +84,9 @@ def test_our_failure_is_451(listening: tuple[Config, Database, Controller]) -> N
     config, db, _ = listening
     with db.engine.begin() as conn:
         conn.execute(text("DROP TABLE message_sources"))
-    with _client(config) as client:
-        with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPRecipientsRefused)) as info:
-            client.sendmail("ref@school.example", ["mash@hackney.example"], plain_message(3))
+    refusals = (smtplib.SMTPDataError, smtplib.SMTPRecipientsRefused)
+    with _client(config) as client, pytest.raises(refusals) as info:
+        client.sendmail("ref@school.example", ["mash@hackney.example"], plain_message(3))
     code = getattr(info.value, "smtp_code", None)
     if code is None:  # LMTP reports per recipient
         code = next(iter(info.value.recipients.values()))[0]  # type: ignore[attr-defined]

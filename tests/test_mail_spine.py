@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
+from harness import Running, counts, wait_until
+from helpers import auto_reply, plain_message
 from sqlalchemy import select
 
 from gateway.clock import FrozenClock, SystemClock
@@ -18,8 +19,6 @@ from gateway.inbound.pipeline import Decision, StepContext, Work
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
 from gateway.models import Message, MessageSource
-from harness import Running, counts, wait_until
-from helpers import auto_reply, plain_message
 
 MAIL = Path(__file__).parent / "data" / "mail"
 MakeConfig = Callable[..., tuple[Config, Path]]
@@ -38,8 +37,11 @@ def _mixed_corpus(n: int, seed: int) -> list[bytes]:
         elif roll < 0.4:
             corpus.append(b"garbage without headers " + str(i).encode() + b"\x00\xff")
         elif roll < 0.45:
-            corpus.append((MAIL / "dsn-postfix.eml").read_bytes().replace(
-                b"dsn-1@", f"dsn-{seed}-{i}@".encode()))
+            corpus.append(
+                (MAIL / "dsn-postfix.eml")
+                .read_bytes()
+                .replace(b"dsn-1@", f"dsn-{seed}-{i}@".encode())
+            )
         else:
             corpus.append(plain_message(seed * 10000 + i, size=rng.randint(200, 4000)))
     return corpus
@@ -59,10 +61,13 @@ def test_500_messages_while_down_and_running(
         for raw in during:
             client.append("INBOX", raw)
         wait_until(
-            lambda: counts(daemon)["sources"] == 500
-            and counts(daemon)["states"].get("pending", 0) == 0
-            and dovecot.count("mash") == 0,
-            timeout=120, what="all 500 ingested, finished and filed",
+            lambda: (
+                counts(daemon)["sources"] == 500
+                and counts(daemon)["states"].get("pending", 0) == 0
+                and dovecot.count("mash") == 0
+            ),
+            timeout=120,
+            what="all 500 ingested, finished and filed",
         )
     client.logout()
     result = counts(daemon)
@@ -88,8 +93,10 @@ def test_watcher_survives_dovecot_restart_during_idle(
     daemon = Daemon(config, SystemClock())
     with Running(daemon):
         dovecot.append("mash", auto_reply(1))
-        wait_until(lambda: counts(daemon)["messages"] == 1 and dovecot.count("mash") == 0,
-                   what="first message in IDLE")
+        wait_until(
+            lambda: counts(daemon)["messages"] == 1 and dovecot.count("mash") == 0,
+            what="first message in IDLE",
+        )
         dovecot.stop()
         # Mail delivered while the IMAP service is down lands in the maildir.
         new = dovecot.maildir("mash") / "new"
@@ -99,8 +106,11 @@ def test_watcher_survives_dovecot_restart_during_idle(
         for path in new.iterdir():
             path.chmod(0o666)
         dovecot.start()
-        wait_until(lambda: counts(daemon)["messages"] == 4 and dovecot.count("mash") == 0,
-                   timeout=60, what="reconnect and catch-up")
+        wait_until(
+            lambda: counts(daemon)["messages"] == 4 and dovecot.count("mash") == 0,
+            timeout=60,
+            what="reconnect and catch-up",
+        )
     assert counts(daemon)["states"] == {"processed": 4}
 
 
@@ -129,7 +139,10 @@ def test_uidvalidity_change_does_not_duplicate(
 
 
 def test_failing_step_retried_then_quarantined_on_server(
-    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig,
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
     clock: FrozenClock,
 ) -> None:
     config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
@@ -157,7 +170,10 @@ def test_failing_step_retried_then_quarantined_on_server(
 
 
 def test_mailbox_down_alerts_managers_once(
-    sqlite_url: str, smtp_sink: RecordingSmtp, make_config: MakeConfig, clock: FrozenClock,
+    sqlite_url: str,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
     dovecot: Dovecot,
 ) -> None:
     dovecot.stop()

@@ -20,13 +20,21 @@ from gateway.outbound.outbox import enqueue
 MakeConfig = Callable[..., tuple[Config, Path]]
 
 
-def _queue(daemon: Daemon, purpose: str = "test-notice",
-           to: tuple[str, ...] = ("ppd@police.example",)) -> int:
+def _queue(
+    daemon: Daemon, purpose: str = "test-notice", to: tuple[str, ...] = ("ppd@police.example",)
+) -> int:
     mail = OutgoingMail(
         template="manager_alert",
-        values={"title": "test", "lines": ["one"], "action": "none", "reference": "MASH-1",
-                "sent_at": "now"},
-        recipients=to, purpose=purpose, subject_ref="MASH-2026-000001",
+        values={
+            "title": "test",
+            "lines": ["one"],
+            "action": "none",
+            "reference": "MASH-1",
+            "sent_at": "now",
+        },
+        recipients=to,
+        purpose=purpose,
+        subject_ref="MASH-2026-000001",
     )
     with daemon.db.transaction() as session:
         return enqueue(session, daemon.config, daemon.letters, mail, daemon.clock.now()).id
@@ -114,8 +122,7 @@ def test_dropped_connection_retried(
 def test_gives_up_after_max_attempts(
     sqlite_url: str, smtp_sink: RecordingSmtp, make_config: MakeConfig, clock: FrozenClock
 ) -> None:
-    block = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sink.port}\ntls = "none"\n'
-             'max_attempts = 3\n')
+    block = f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_sink.port}\ntls = "none"\nmax_attempts = 3\n'
     config, _ = make_config(db_url=sqlite_url, dovecot=None, smtp=smtp_sink, smtp_block=block)
     daemon = _daemon(config, clock)
     row_id = _queue(daemon)
@@ -129,10 +136,11 @@ def test_gives_up_after_max_attempts(
 def test_untrusted_certificate_refused_never_sent_in_clear(
     sqlite_url: str, smtp_tls_sink: RecordingSmtp, make_config: MakeConfig, clock: FrozenClock
 ) -> None:
-    block = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_tls_sink.port}\ntls = "starttls"\n'
-             'timeout = "10 seconds"\n')
-    config, _ = make_config(db_url=sqlite_url, dovecot=None, smtp=smtp_tls_sink,
-                            smtp_block=block)
+    block = (
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_tls_sink.port}\ntls = "starttls"\n'
+        'timeout = "10 seconds"\n'
+    )
+    config, _ = make_config(db_url=sqlite_url, dovecot=None, smtp=smtp_tls_sink, smtp_block=block)
     daemon = _daemon(config, clock)
     row_id = _queue(daemon)
     assert daemon.sender.flush().retried == 1
@@ -142,13 +150,17 @@ def test_untrusted_certificate_refused_never_sent_in_clear(
 
 
 def test_trusted_private_ca_delivers_over_starttls(
-    sqlite_url: str, smtp_tls_sink: RecordingSmtp, make_config: MakeConfig, clock: FrozenClock,
+    sqlite_url: str,
+    smtp_tls_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
     ca_file: Path,
 ) -> None:
-    block = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_tls_sink.port}\ntls = "starttls"\n'
-             f'ca_file = "{ca_file}"\n')
-    config, _ = make_config(db_url=sqlite_url, dovecot=None, smtp=smtp_tls_sink,
-                            smtp_block=block)
+    block = (
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_tls_sink.port}\ntls = "starttls"\n'
+        f'ca_file = "{ca_file}"\n'
+    )
+    config, _ = make_config(db_url=sqlite_url, dovecot=None, smtp=smtp_tls_sink, smtp_block=block)
     daemon = _daemon(config, clock)
     _queue(daemon)
     assert daemon.sender.flush().sent == 1
@@ -169,7 +181,10 @@ def test_server_without_starttls_refused(
 
 
 def test_bounce_maps_back_to_row_through_verp(
-    db_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig,
+    db_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
     clock: FrozenClock,
 ) -> None:
     config, _ = make_config(db_url=db_url, dovecot=dovecot, smtp=smtp_sink)
@@ -181,8 +196,9 @@ def test_bounce_maps_back_to_row_through_verp(
     dsn = (Path(__file__).parent / "data" / "mail" / "dsn-postfix.eml").read_bytes()
     dsn = dsn.replace(b"mash+bounce-7-0123456789@hackney.example", sent.envelope_from.encode())
     dovecot.append("mash", dsn)
-    forged = dsn.replace(sent.envelope_from.encode(), f"mash+bounce-{row_id}-aaaaaaaaaa@"
-                         "hackney.example".encode()).replace(b"dsn-1@", b"dsn-2@")
+    forged = dsn.replace(
+        sent.envelope_from.encode(), f"mash+bounce-{row_id}-aaaaaaaaaa@hackney.example".encode()
+    ).replace(b"dsn-1@", b"dsn-2@")
     dovecot.append("mash", forged)
     daemon.run_once()
     assert _row(daemon, row_id).state == "bounced"

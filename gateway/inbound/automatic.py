@@ -1,4 +1,4 @@
-"""Recognise automatic mail (auto-replies, bounces, receipts, lists, our own) so it is never answered."""
+"""Recognise automatic mail (auto-replies, bounces, receipts, lists, our own): never answered."""
 
 from __future__ import annotations
 

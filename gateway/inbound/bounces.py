@@ -105,8 +105,11 @@ def parse_bounce(message: Message, mash_address: str) -> Bounce:
             originals.append(match.group(1))
     for value in headers(message, "In-Reply-To") + headers(message, "References"):
         originals.extend(_MSGID.findall(value))
-    return Bounce(verp=verp, original_message_ids=tuple(dict.fromkeys(originals)),
-                  recipients=tuple(recipients))
+    return Bounce(
+        verp=verp,
+        original_message_ids=tuple(dict.fromkeys(originals)),
+        recipients=tuple(recipients),
+    )
 
 
 def _part_text(part: Message) -> str:

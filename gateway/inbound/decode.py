@@ -46,9 +46,7 @@ def check_raw_limits(raw: bytes, limits: Limits) -> None:
         )
     header = header_block_size(raw)
     if header > limits.max_header_bytes:
-        raise TooLarge(
-            "header-too-large", f"{header} header bytes, over {limits.max_header_bytes}"
-        )
+        raise TooLarge("header-too-large", f"{header} header bytes, over {limits.max_header_bytes}")
     boundaries = len(_BOUNDARY_PARAM.findall(raw))
     if boundaries > limits.max_mime_parts:
         raise TooLarge(

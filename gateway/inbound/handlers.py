@@ -6,6 +6,7 @@ from gateway.inbound.bounces import parse_bounce
 from gateway.inbound.pipeline import BouncedRow, Decision, Handler, OutboxInfo, StepContext, Work
 from gateway.ledger import Event
 from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import OutgoingMail
 from gateway.outbound.verp import verp_matches
 
 
@@ -41,37 +42,63 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
     if row is None:
         # Backscatter or a bounce for mail we never sent: recorded, nothing else.
         return Decision(
-            state="processed", kind="bounce", auto_reply=True,
+            state="processed",
+            kind="bounce",
+            auto_reply=True,
             events=(Event(action="bounce-unmatched"),),
         )
-    statuses = "; ".join(
-        f"{r.recipient}: {r.action} {r.status} {r.diagnostic}".strip() for r in bounce.recipients
-    ) or "no delivery-status part"
+    statuses = (
+        "; ".join(
+            f"{r.recipient}: {r.action} {r.status} {r.diagnostic}".strip()
+            for r in bounce.recipients
+        )
+        or "no delivery-status part"
+    )
     if not bounce.permanent:
         return Decision(
-            state="processed", kind="bounce", auto_reply=True,
-            events=(Event(action="mail-delayed", subject_ref=row.subject_ref,
-                          recipient=", ".join(row.recipients), purpose=row.purpose,
-                          detail={"outbox_id": row.id, "status": statuses[:500]}),),
+            state="processed",
+            kind="bounce",
+            auto_reply=True,
+            events=(
+                Event(
+                    action="mail-delayed",
+                    subject_ref=row.subject_ref,
+                    recipient=", ".join(row.recipients),
+                    purpose=row.purpose,
+                    detail={"outbox_id": row.id, "status": statuses[:500]},
+                ),
+            ),
         )
-    mails = ()
+    mails: tuple[OutgoingMail, ...] = ()
     if row.purpose != "manager-alert":
         alert = manager_alert(
-            ctx.config, ctx.now,
+            ctx.config,
+            ctx.now,
             title="a message we sent bounced",
-            lines=[f"Purpose: {row.purpose}", f"Sent to: {', '.join(row.recipients)}",
-                   f"Delivery report: {statuses[:500]}"],
+            lines=[
+                f"Purpose: {row.purpose}",
+                f"Sent to: {', '.join(row.recipients)}",
+                f"Delivery report: {statuses[:500]}",
+            ],
             action="Check the address and reach the recipient another way.",
             reference=row.subject_ref,
         )
         mails = (alert,) if alert else ()
     return Decision(
-        state="processed", kind="bounce", auto_reply=True, mails=mails,
+        state="processed",
+        kind="bounce",
+        auto_reply=True,
+        mails=mails,
         bounced_rows=(BouncedRow(row.id, statuses[:1000]),),
-        events=(Event(action="mail-bounced", subject_ref=row.subject_ref,
-                      recipient=", ".join(row.recipients), purpose=row.purpose,
-                      detail={"outbox_id": row.id, "matched_by": matched_by,
-                              "status": statuses[:500]}),),
+        events=(
+            Event(
+                action="mail-bounced",
+                subject_ref=row.subject_ref,
+                recipient=", ".join(row.recipients),
+                purpose=row.purpose,
+                detail={"outbox_id": row.id, "matched_by": matched_by, "status": statuses[:500]},
+            ),
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select as io_select
 import socket
@@ -74,10 +75,8 @@ def _close(client: IMAPClient) -> None:
     try:
         client.logout()
     except Exception:  # noqa: BLE001 - closing a broken connection; nothing to report
-        try:
+        with contextlib.suppress(Exception):
             client.shutdown()
-        except Exception:  # noqa: BLE001, S110
-            pass
 
 
 Connector = Callable[[MailboxSection, Config, Clock], IMAPClient]
@@ -292,7 +291,7 @@ class MailboxWatcher:
             ("processed", self.box.processed_folder),
             ("quarantined", self.box.quarantine_folder),
         ):
-            group = [(sid, uid) for sid, uid, st in rows if st == state]
+            group = [(sid, uid) for sid, uid, st in rows if st == state and uid is not None]
             for start in range(0, len(group), 500):
                 chunk = group[start : start + 500]
                 uids = [uid for _sid, uid in chunk if present is None or uid in present]
@@ -339,21 +338,36 @@ class MailboxWatcher:
                     )
                     .values(server_state="stale")
                 ).rowcount  # type: ignore[attr-defined]
-                log.warning("mailbox %s: UIDVALIDITY changed %s -> %s; rescanning by hash",
-                            self.box.name, previous, value)
-                ledger.append(session, now, ledger.Event(
-                    action="uidvalidity-changed",
-                    detail={"mailbox": self.box.name, "old": previous, "new": value,
-                            "stale_sources": stale},
-                ))
+                log.warning(
+                    "mailbox %s: UIDVALIDITY changed %s -> %s; rescanning by hash",
+                    self.box.name,
+                    previous,
+                    value,
+                )
+                ledger.append(
+                    session,
+                    now,
+                    ledger.Event(
+                        action="uidvalidity-changed",
+                        detail={
+                            "mailbox": self.box.name,
+                            "old": previous,
+                            "new": value,
+                            "stale_sources": stale,
+                        },
+                    ),
+                )
                 mail = manager_alert(
-                    self.config, now,
+                    self.config,
+                    now,
                     title=f"mailbox {self.box.name} was renumbered by its server",
-                    lines=[f"UIDVALIDITY changed from {previous} to {value}.",
-                           "Every message in the folder is rescanned; ones already ingested "
-                           "are recognised by their content hash and not processed twice."],
+                    lines=[
+                        f"UIDVALIDITY changed from {previous} to {value}.",
+                        "Every message in the folder is rescanned; ones already ingested "
+                        "are recognised by their content hash and not processed twice.",
+                    ],
                     action="No action is needed unless this repeats; then ask the mail "
-                           "server's administrators why the mailbox is being rebuilt.",
+                    "server's administrators why the mailbox is being rebuilt.",
                 )
                 if mail is not None:
                     enqueue(session, self.config, self.letters, mail, now)
@@ -382,7 +396,7 @@ class MailboxWatcher:
                 state.last_error = text
                 if state.failing_since is None:
                     state.failing_since = now
-        except Exception:  # noqa: BLE001 - the database may be what failed
+        except Exception:
             log.exception("mailbox %s: could not record the failure", self.box.name)
 
 
@@ -396,7 +410,7 @@ def _announced(client: IMAPClient) -> bool:
 
 
 def _is_news(response: tuple[object, ...]) -> bool:
-    return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT", b"BYE") or (
+    return (len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT", b"BYE")) or (
         len(response) >= 1 and response[0] == b"BYE"
     )
 

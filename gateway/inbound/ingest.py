@@ -1,4 +1,4 @@
-"""Ingest: raw bytes, source key and hash committed in one transaction before any acknowledgement."""
+"""Ingest: raw bytes, source key and hash committed in one transaction, before any ack."""
 
 from __future__ import annotations
 

@@ -56,12 +56,14 @@ class TokenProvider:
         secret = Secret(
             env=self.settings.client_secret_env, file=self.settings.client_secret_file
         ).resolve("oauth2 client secret")
-        body = urllib.parse.urlencode({
-            "grant_type": "client_credentials",
-            "client_id": self.settings.client_id or "",
-            "client_secret": secret,
-            "scope": self.settings.scope,
-        }).encode("ascii")
+        body = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.settings.client_id or "",
+                "client_secret": secret,
+                "scope": self.settings.scope,
+            }
+        ).encode("ascii")
         url = self.settings.effective_token_url
         if not url.startswith(("https://", "http://127.", "http://localhost")):
             raise TokenError("token_url must be https (plain http only to loopback)")

@@ -165,7 +165,7 @@ def run(steps: tuple[tuple[str, Step], ...], work: Work, ctx: StepContext) -> Re
     for name, step in steps:
         try:
             outcome = step(work, ctx)
-        except Exception as exc:  # noqa: BLE001 - any step failure is retried, then quarantined
+        except Exception as exc:
             raise StepFailed(name, exc, tuple(reasons)) from exc
         reasons.append(f"{name}: {outcome.note}")
         if isinstance(outcome, Stop):

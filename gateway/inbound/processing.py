@@ -45,8 +45,14 @@ class DbLookup:
     def _info(row: OutboxRow | None) -> OutboxInfo | None:
         if row is None:
             return None
-        return OutboxInfo(row.id, row.header_message_id, row.purpose, row.subject_ref,
-                          tuple(row.recipients), row.state)
+        return OutboxInfo(
+            row.id,
+            row.header_message_id,
+            row.purpose,
+            row.subject_ref,
+            tuple(row.recipients),
+            row.state,
+        )
 
     def outbox_row(self, row_id: int) -> OutboxInfo | None:
         return self._info(self.session.get(OutboxRow, row_id))
@@ -146,7 +152,7 @@ class Processor:
                 if message is None:
                     return None
                 return self._decide(session, message, now)
-        except Exception as exc:  # noqa: BLE001 - persisting failed: retried like a step
+        except Exception as exc:
             log.exception("message %s: applying the decision failed", message_id)
             with self.db.transaction() as session:
                 message = session.get(Message, message_id)
@@ -204,10 +210,14 @@ class Processor:
             ledger.append(session, now, _with_message(event, message.id))
         if decision.state == "quarantined":
             log.warning("message %s quarantined: %s", message.id, decision.quarantine_reason)
-            ledger.append(session, now, ledger.Event(
-                action="message-quarantined",
-                detail={"message": message.id, "reason": decision.quarantine_reason},
-            ))
+            ledger.append(
+                session,
+                now,
+                ledger.Event(
+                    action="message-quarantined",
+                    detail={"message": message.id, "reason": decision.quarantine_reason},
+                ),
+            )
         else:
             log.info("message %s processed as %s", message.id, decision.kind)
 
@@ -228,8 +238,13 @@ class Processor:
         message.steps = [*reasons, f"{step}: raised {type(error).__name__}"]
         if message.attempts < self.config.gateway.processing_attempts:
             message.next_attempt_at = now + backoff(message.attempts, RETRY_BASE, RETRY_CAP)
-            log.warning("message %s: step %s failed (attempt %s), will retry: %s",
-                        message.id, step, message.attempts, type(error).__name__)
+            log.warning(
+                "message %s: step %s failed (attempt %s), will retry: %s",
+                message.id,
+                step,
+                message.attempts,
+                type(error).__name__,
+            )
             return None
         message.state = "quarantined"
         message.quarantine_reason = f"step-failed:{step}"
@@ -238,12 +253,21 @@ class Processor:
         )
         message.processed_at = now
         message.next_attempt_at = None
-        ledger.append(session, now, ledger.Event(
-            action="message-quarantined",
-            detail={"message": message.id, "reason": message.quarantine_reason},
-        ))
-        log.error("message %s quarantined after %s failures in %s: %s", message.id,
-                  message.attempts, step, type(error).__name__)
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="message-quarantined",
+                detail={"message": message.id, "reason": message.quarantine_reason},
+            ),
+        )
+        log.error(
+            "message %s quarantined after %s failures in %s: %s",
+            message.id,
+            message.attempts,
+            step,
+            type(error).__name__,
+        )
         return message.mailbox, False
 
 
@@ -251,6 +275,10 @@ def _with_message(event: ledger.Event, message_id: int) -> ledger.Event:
     detail = dict(event.detail or {})
     detail.setdefault("message", message_id)
     return ledger.Event(
-        action=event.action, actor=event.actor, subject_ref=event.subject_ref,
-        recipient=event.recipient, purpose=event.purpose, detail=detail,
+        action=event.action,
+        actor=event.actor,
+        subject_ref=event.subject_ref,
+        recipient=event.recipient,
+        purpose=event.purpose,
+        detail=detail,
     )

@@ -38,7 +38,7 @@ class IngestHandler:
         loop = asyncio.get_running_loop()
         try:
             ingested = await loop.run_in_executor(None, self._commit, raw, source)
-        except Exception:  # noqa: BLE001 - our own failure is always temporary to the client
+        except Exception:
             log.exception("listener: could not commit a message; answered 451")
             return self._status(envelope, "451 4.3.0 Local error: please try again later")
         self.on_ingested()

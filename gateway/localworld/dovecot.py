@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -22,8 +23,9 @@ class DovecotMissing(RuntimeError):
 
 
 def dovecot_binary() -> str:
-    found = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists()
-                                        else None)
+    found = shutil.which("dovecot") or (
+        "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
+    )
     if found is None:
         raise DovecotMissing(
             "Dovecot is not installed: apt-get install dovecot-imapd (make test does this)"
@@ -96,8 +98,10 @@ class Dovecot:
                 encoding="utf-8",
             )
             ext.chmod(0o644)
-            oauth = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
-                     f"  args = {ext}\n}}\n")
+            oauth = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {ext}\n}}\n"
+            )
             mechanisms = "plain login xoauth2 oauthbearer"
         self.config_file.write_text(
             f"""
@@ -140,8 +144,13 @@ service anvil {{
     def start(self) -> None:
         # The master daemonises and its children keep our stdio: never pipe it, or we hang.
         with open(self.root / "start.log", "ab") as out:
-            subprocess.run([dovecot_binary(), "-c", str(self.config_file)], check=True,
-                           stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+            subprocess.run(
+                [dovecot_binary(), "-c", str(self.config_file)],
+                check=True,
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+            )
         self._running = True
         wait_for_port(self.port)
         if self.tls_port:
@@ -162,10 +171,8 @@ service anvil {{
                 pid = None
         if pid is not None and not _exited(pid, 0.5):
             # The master lingers for seconds waiting on its children; a test world need not.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             _exited(pid, 10)
         wait_for_port(self.port, up=False)
         # A zombie master still answers kill(pid, 0): Dovecot would think it is running.

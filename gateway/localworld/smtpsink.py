@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import threading
 from collections.abc import Callable
@@ -36,14 +37,12 @@ class _Handler:
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
         answer = self.sink.next_answer()
-        if answer == "drop":
-            if server.transport is not None:
-                server.transport.abort()
-            return "421 dropped"
-        if answer == "accept-then-drop":
-            self.sink.record(envelope, data)
-            if server.transport is not None:
-                server.transport.abort()
+        if answer in ("drop", "accept-then-drop"):
+            if answer == "accept-then-drop":
+                self.sink.record(envelope, data)
+            transport = server.transport
+            if isinstance(transport, asyncio.Transport):
+                transport.abort()  # no reply: the client sees the connection die
             return "421 dropped"
         if answer.startswith("250"):
             self.sink.record(envelope, data)
@@ -66,12 +65,13 @@ class RecordingSmtp:
         self._script: list[str] = []
         self._lock = threading.Lock()
         self.on_message = on_message
-        kwargs: dict[str, object] = {}
-        if tls_context is not None:
-            kwargs["tls_context"] = tls_context
-            kwargs["require_starttls"] = require_starttls
         self.controller = Controller(
-            _Handler(self), hostname="127.0.0.1", port=self.port, decode_data=False, **kwargs
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            decode_data=False,
+            tls_context=tls_context,
+            require_starttls=require_starttls and tls_context is not None,
         )
 
     def start(self) -> RecordingSmtp:

@@ -50,7 +50,9 @@ class Letters:
         return safe_header(subject), text, html
 
     def names(self) -> list[str]:
-        return sorted(p.name.removesuffix(".subject.j2") for p in self.directory.glob("*.subject.j2"))
+        return sorted(
+            p.name.removesuffix(".subject.j2") for p in self.directory.glob("*.subject.j2")
+        )
 
 
 @dataclass(frozen=True)

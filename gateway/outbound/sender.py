@@ -66,9 +66,7 @@ class OutboxSender:
             while True:
                 now = self.clock.now()
                 with self.db.transaction() as session:
-                    rows = claim_due(
-                        session, now, self.owner, LEASE, batch, self.db.skip_locked()
-                    )
+                    rows = claim_due(session, now, self.owner, LEASE, batch, self.db.skip_locked())
                     claimed = [(r.id, r.envelope_from, list(r.recipients), r.raw) for r in rows]
                 if not claimed:
                     return result
@@ -96,12 +94,21 @@ class OutboxSender:
                 row.state = "sent"
                 row.sent_at = now
                 result.sent += 1
-                ledger.append(session, now, ledger.Event(
-                    action="mail-sent", subject_ref=row.subject_ref,
-                    recipient=", ".join(row.recipients), purpose=row.purpose,
-                    detail={"outbox_id": row.id, "message_id": row.header_message_id,
-                            "smtp": delivery.detail},
-                ))
+                ledger.append(
+                    session,
+                    now,
+                    ledger.Event(
+                        action="mail-sent",
+                        subject_ref=row.subject_ref,
+                        recipient=", ".join(row.recipients),
+                        purpose=row.purpose,
+                        detail={
+                            "outbox_id": row.id,
+                            "message_id": row.header_message_id,
+                            "smtp": delivery.detail,
+                        },
+                    ),
+                )
                 if delivery.refused:
                     self._alert_refused(session, row, delivery, now)
             elif outcome == "retry":
@@ -110,42 +117,68 @@ class OutboxSender:
                     row.attempts, RETRY_BASE, self.config.smtp.retry_cap
                 )
                 result.retried += 1
-                log.info("outbox row %s deferred (attempt %s): %s", row.id, row.attempts,
-                         delivery.detail)
+                log.info(
+                    "outbox row %s deferred (attempt %s): %s", row.id, row.attempts, delivery.detail
+                )
             else:
                 row.state = "failed"
                 result.failed += 1
                 log.error("outbox row %s failed: %s", row.id, delivery.detail)
-                ledger.append(session, now, ledger.Event(
-                    action="mail-failed", subject_ref=row.subject_ref,
-                    recipient=", ".join(row.recipients), purpose=row.purpose,
-                    detail={"outbox_id": row.id, "smtp": delivery.detail,
-                            "attempts": row.attempts},
-                ))
+                ledger.append(
+                    session,
+                    now,
+                    ledger.Event(
+                        action="mail-failed",
+                        subject_ref=row.subject_ref,
+                        recipient=", ".join(row.recipients),
+                        purpose=row.purpose,
+                        detail={
+                            "outbox_id": row.id,
+                            "smtp": delivery.detail,
+                            "attempts": row.attempts,
+                        },
+                    ),
+                )
                 self._alert_failed(session, row, delivery.detail, now)
 
     def _alert_failed(self, session: Session, row: OutboxRow, detail: str, now: datetime) -> None:
         if row.purpose == "manager-alert":
             # An alert about a failed alert would loop; the ledger and log carry it.
             return
-        self._alert(session, row, "a message could not be delivered",
-                    [f"Purpose: {row.purpose}", f"Outbox row: {row.id}",
-                     f"Server said: {detail}"],
-                    "Check the recipient address and contact the recipient another way.", now)
+        self._alert(
+            session,
+            row,
+            "a message could not be delivered",
+            [f"Purpose: {row.purpose}", f"Outbox row: {row.id}", f"Server said: {detail}"],
+            "Check the recipient address and contact the recipient another way.",
+            now,
+        )
 
     def _alert_refused(
         self, session: Session, row: OutboxRow, delivery: Delivery, now: datetime
     ) -> None:
         if row.purpose == "manager-alert":
             return
-        self._alert(session, row, "some recipients refused a message",
-                    [f"Purpose: {row.purpose}", f"Outbox row: {row.id}",
-                     f"Refused: {delivery.detail}"],
-                    "Check the refused addresses; the others received the message.", now)
+        self._alert(
+            session,
+            row,
+            "some recipients refused a message",
+            [f"Purpose: {row.purpose}", f"Outbox row: {row.id}", f"Refused: {delivery.detail}"],
+            "Check the refused addresses; the others received the message.",
+            now,
+        )
 
-    def _alert(self, session: Session, row: OutboxRow, title: str, lines: list[str],
-               action: str, now: datetime) -> None:
-        mail = manager_alert(self.config, now, title=title, lines=lines, action=action,
-                             reference=row.subject_ref)
+    def _alert(
+        self,
+        session: Session,
+        row: OutboxRow,
+        title: str,
+        lines: list[str],
+        action: str,
+        now: datetime,
+    ) -> None:
+        mail = manager_alert(
+            self.config, now, title=title, lines=lines, action=action, reference=row.subject_ref
+        )
         if mail is not None:
             enqueue(session, self.config, self.letters, mail, now)
