@@ -164,6 +164,26 @@ def run(state: State, sub_config: str | None, sub_now: str | None, once: bool) -
 
 
 @cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to build the mail world [default: a new temp dir].",
+)
+@click.option("--keep", is_flag=True, help="Keep the world's directory afterwards.")
+def demo(directory: Path | None, keep: bool) -> None:
+    """Run the real daemon against a local mail world on SQLite and print a summary."""
+    from gateway.demo import run_demo
+    from gateway.localworld.dovecot import DovecotMissing
+
+    try:
+        code = run_demo(directory, keep, click.echo)
+    except DovecotMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    raise SystemExit(code)
+
+
+@cli.command()
 @_common
 @pass_state
 def check(state: State, sub_config: str | None, sub_now: str | None) -> None:

@@ -1,0 +1,34 @@
+"""The README's first command is the main job, and it runs to a clean finish."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", text, re.S)
+    assert block, "the README starts with a shell block"
+    return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_starts_with_exactly_two_commands() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.index("```sh") < text.index("\n\n", text.index("# mash-gateway") + 1) + 2
+    assert readme_commands() == ["make demo", "make test"]
+
+
+def test_first_readme_command_runs_to_a_clean_finish() -> None:
+    command = readme_commands()[0]
+    done = subprocess.run(
+        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "summary:" in done.stdout
+    assert "messages ingested 5, processed 3, quarantined 2, pending 0" in done.stdout
+    assert "outbox sent 2, bounced 1, failed 0, pending 0" in done.stdout
+    assert "alerts in the duty manager's mailbox: 1" in done.stdout
