@@ -94,20 +94,13 @@ class OutboxSender:
                 row.state = "sent"
                 row.sent_at = now
                 result.sent += 1
-                ledger.append(
+                _record(
                     session,
                     now,
-                    ledger.Event(
-                        action="mail-sent",
-                        subject_ref=row.subject_ref,
-                        recipient=", ".join(row.recipients),
-                        purpose=row.purpose,
-                        detail={
-                            "outbox_id": row.id,
-                            "message_id": row.header_message_id,
-                            "smtp": delivery.detail,
-                        },
-                    ),
+                    "mail-sent",
+                    row,
+                    message_id=row.header_message_id,
+                    smtp=delivery.detail,
                 )
                 if delivery.refused:
                     self._alert_refused(session, row, delivery, now)
@@ -124,20 +117,8 @@ class OutboxSender:
                 row.state = "failed"
                 result.failed += 1
                 log.error("outbox row %s failed: %s", row.id, delivery.detail)
-                ledger.append(
-                    session,
-                    now,
-                    ledger.Event(
-                        action="mail-failed",
-                        subject_ref=row.subject_ref,
-                        recipient=", ".join(row.recipients),
-                        purpose=row.purpose,
-                        detail={
-                            "outbox_id": row.id,
-                            "smtp": delivery.detail,
-                            "attempts": row.attempts,
-                        },
-                    ),
+                _record(
+                    session, now, "mail-failed", row, smtp=delivery.detail, attempts=row.attempts
                 )
                 self._alert_failed(session, row, delivery.detail, now)
 
@@ -182,3 +163,17 @@ class OutboxSender:
         )
         if mail is not None:
             enqueue(session, self.config, self.letters, mail, now)
+
+
+def _record(session: Session, now: datetime, action: str, row: OutboxRow, **detail: object) -> None:
+    ledger.append(
+        session,
+        now,
+        ledger.Event(
+            action=action,
+            subject_ref=row.subject_ref,
+            recipient=", ".join(row.recipients),
+            purpose=row.purpose,
+            detail={"outbox_id": row.id, **detail},
+        ),
+    )
