@@ -207,7 +207,7 @@ class Processor:
         for mail in decision.mails:
             enqueue(session, self.config, self.letters, mail, now, source_message_id=message.id)
         for event in decision.events:
-            ledger.append(session, now, _with_message(event, message.id))
+            ledger.append(session, now, _with_message(event, message.id, self.owner))
         if decision.state == "quarantined":
             log.warning("message %s quarantined: %s", message.id, decision.quarantine_reason)
             ledger.append(
@@ -215,6 +215,7 @@ class Processor:
                 now,
                 ledger.Event(
                     action="message-quarantined",
+                    actor=self.owner,
                     detail={"message": message.id, "reason": decision.quarantine_reason},
                 ),
             )
@@ -258,6 +259,7 @@ class Processor:
             now,
             ledger.Event(
                 action="message-quarantined",
+                actor=self.owner,
                 detail={"message": message.id, "reason": message.quarantine_reason},
             ),
         )
@@ -271,12 +273,13 @@ class Processor:
         return message.mailbox, False
 
 
-def _with_message(event: ledger.Event, message_id: int) -> ledger.Event:
+def _with_message(event: ledger.Event, message_id: int, instance: str) -> ledger.Event:
+    """The event as recorded: names its message and, for the gateway's own acts, the instance."""
     detail = dict(event.detail or {})
     detail.setdefault("message", message_id)
     return ledger.Event(
         action=event.action,
-        actor=event.actor,
+        actor=instance if event.actor == "gateway" else event.actor,
         subject_ref=event.subject_ref,
         recipient=event.recipient,
         purpose=event.purpose,

@@ -99,6 +99,7 @@ class OutboxSender:
                     now,
                     "mail-sent",
                     row,
+                    self.owner,
                     message_id=row.header_message_id,
                     smtp=delivery.detail,
                 )
@@ -118,7 +119,13 @@ class OutboxSender:
                 result.failed += 1
                 log.error("outbox row %s failed: %s", row.id, delivery.detail)
                 _record(
-                    session, now, "mail-failed", row, smtp=delivery.detail, attempts=row.attempts
+                    session,
+                    now,
+                    "mail-failed",
+                    row,
+                    self.owner,
+                    smtp=delivery.detail,
+                    attempts=row.attempts,
                 )
                 self._alert_failed(session, row, delivery.detail, now)
 
@@ -165,12 +172,15 @@ class OutboxSender:
             enqueue(session, self.config, self.letters, mail, now)
 
 
-def _record(session: Session, now: datetime, action: str, row: OutboxRow, **detail: object) -> None:
+def _record(
+    session: Session, now: datetime, action: str, row: OutboxRow, actor: str, **detail: object
+) -> None:
     ledger.append(
         session,
         now,
         ledger.Event(
             action=action,
+            actor=actor,
             subject_ref=row.subject_ref,
             recipient=", ".join(row.recipients),
             purpose=row.purpose,

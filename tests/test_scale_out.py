@@ -1,0 +1,98 @@
+"""Two instances on one PostgreSQL database: no message processed twice, no row sent twice."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import Running, counts, wait_until
+from helpers import auto_reply, plain_message
+from sqlalchemy import func, select
+
+from gateway.clock import SystemClock
+from gateway.config import Config, load_config
+from gateway.daemon import Daemon
+from gateway.localworld.dovecot import Dovecot
+from gateway.localworld.smtpsink import RecordingSmtp
+from gateway.models import AuditEvent, Message, MessageSource, OutboxRow
+from gateway.outbound.compose import OutgoingMail
+from gateway.outbound.outbox import enqueue
+
+MakeConfig = Callable[..., tuple[Config, Path]]
+
+
+def test_two_instances_share_the_work(
+    fresh_postgres_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+) -> None:
+    _config, path = make_config(db_url=fresh_postgres_url, dovecot=dovecot, smtp=smtp_sink)
+    text = path.read_text()
+    one = load_config(path)
+    path.write_text(text.replace("[gateway]\n", '[gateway]\ninstance = "mash-b"\n', 1))
+    two = load_config(path)
+    first, second = Daemon(one, SystemClock()), Daemon(two, SystemClock())
+    first.db.upgrade()
+    with first.db.transaction() as session:
+        for i in range(40):
+            enqueue(
+                session,
+                one,
+                first.letters,
+                OutgoingMail(
+                    template="manager_alert",
+                    values={
+                        "title": f"n{i}",
+                        "lines": [],
+                        "action": "none",
+                        "reference": None,
+                        "sent_at": "now",
+                    },
+                    recipients=(f"officer{i}@agency.example",),
+                    purpose="test-notice",
+                ),
+                first.clock.now(),
+            )
+    client = dovecot.client("mash")
+    for i in range(150):
+        client.append("INBOX", auto_reply(i) if i % 2 else plain_message(i))
+    client.logout()
+    with Running(first), Running(second):
+        wait_until(
+            lambda: (
+                counts(first)["sources"] == 150
+                and counts(first)["states"].get("pending", 0) == 0
+                and counts(first)["outbox"].get("pending", 0) == 0
+                and dovecot.count("mash") == 0
+            ),
+            timeout=120,
+            what="both instances idle",
+        )
+    with first.db.transaction() as session:
+        assert session.execute(select(func.count()).select_from(Message)).scalar_one() == 150
+        assert (
+            session.execute(
+                select(func.count(func.distinct(MessageSource.source_key)))
+            ).scalar_one()
+            == 150
+        )
+        quarantines = (
+            session.execute(
+                select(AuditEvent.actor).where(AuditEvent.action == "message-quarantined")
+            )
+            .scalars()
+            .all()
+        )
+        senders = (
+            session.execute(select(AuditEvent.actor).where(AuditEvent.action == "mail-sent"))
+            .scalars()
+            .all()
+        )
+        rows = list(session.execute(select(OutboxRow)).scalars())
+    assert len(quarantines) == 75, "each unhandled message quarantined once, by one instance"
+    assert set(quarantines) | set(senders) == {"mash-gateway", "mash-b"}, "both did work"
+    assert {r.state for r in rows} == {"sent"}
+    received = collections.Counter(m.message_id for m in smtp_sink.messages)
+    assert len(received) == 40 and set(received.values()) == {1}, "no row sent twice"
