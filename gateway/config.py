@@ -8,7 +8,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -266,6 +266,44 @@ class AgencySection(_Section):
         return self
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}", value):
+        return time.fromisoformat(value)
+    raise ValueError('a time of day is "HH:MM", e.g. "09:00"')
+
+
+def _weekday(value: str) -> str:
+    if value.lower() not in WEEKDAYS:
+        raise ValueError(f"{value!r} is not a day of the week")
+    return value.lower()
+
+
+class HoursSection(_Section):
+    """Opening hours: everything outside them is out of hours (the Emergency Duty Team)."""
+
+    open: Annotated[time, BeforeValidator(_clock_time)] = time(9, 0)
+    close: Annotated[time, BeforeValidator(_clock_time)] = time(17, 0)
+    days: Annotated[
+        tuple[Annotated[StrictStr, AfterValidator(_weekday)], ...],
+        BeforeValidator(_tuple),
+        Field(min_length=1),
+    ] = WEEKDAYS[:5]
+    holidays: Literal["england-and-wales", "none"] = "england-and-wales"
+    extra_closures: Annotated[tuple[date, ...], BeforeValidator(_tuple)] = ()
+    out_of_hours_phone: StrictStr = "0208 356 2710"
+
+    @model_validator(mode="after")
+    def _order(self) -> HoursSection:
+        if self.open >= self.close:
+            raise ValueError("open must be before close")
+        return self
+
+
 class ManagerSection(_Section):
     name: StrictStr
     address: EmailAddress
@@ -277,6 +315,7 @@ class Config(_Section):
     smtp: SmtpSection
     listener: ListenerSection = ListenerSection()
     limits: Limits = Limits()
+    hours: HoursSection = HoursSection()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()
