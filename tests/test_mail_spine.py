@@ -196,3 +196,45 @@ def test_mailbox_down_alerts_managers_once(
     from gateway.status import status
 
     assert status(daemon.db, config, clock.now())["mailboxes"]["front-door"]["error"] is None
+
+
+def test_server_without_idle_move_or_uidplus_polls_and_copies(
+    sqlite_url: str, smtp_sink: RecordingSmtp, make_config: MakeConfig
+) -> None:
+    # A plain IMAP4rev1 server: the watcher polls, and files by COPY + \Deleted. Without
+    # UIDPLUS it must not EXPUNGE at all (a bare EXPUNGE could remove others' deletions).
+    plain = Dovecot(users={"mash": "mash-secret"}, capabilities="IMAP4rev1 LITERAL+")
+    plain.start()
+    try:
+        config, _ = make_config(
+            db_url=sqlite_url,
+            dovecot=plain,
+            smtp=smtp_sink,
+            mailbox_extra='poll_interval = "1 seconds"',
+        )
+        daemon = Daemon(config, SystemClock())
+        with Running(daemon):
+            plain.append("mash", auto_reply(1))
+            wait_until(
+                lambda: counts(daemon)["states"].get("processed") == 1,
+                what="first message by polling",
+            )
+            plain.append("mash", plain_message(2))
+            wait_until(
+                lambda: (
+                    counts(daemon)["messages"] == 2
+                    and counts(daemon)["states"].get("pending", 0) == 0
+                ),
+                what="second message by polling",
+            )
+            wait_until(lambda: plain.count("mash", "Quarantine") == 1, what="filed")
+        assert plain.count("mash", "Processed") == 1
+        client = plain.client("mash")
+        client.select_folder("INBOX")
+        # Still present, flagged \Deleted, and never expunged by us.
+        assert len(client.search(["DELETED"])) == 2
+        assert client.search(["NOT", "DELETED"]) == []
+        client.logout()
+        assert counts(daemon)["sources"] == 2, "a flagged copy is not ingested again"
+    finally:
+        plain.cleanup()

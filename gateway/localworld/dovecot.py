@@ -42,6 +42,8 @@ class Dovecot:
     # "maildir" lets tests drop files in while the server is down and renumber a folder;
     # "mdbox" has no same-second maildir rescans, for latency measurements.
     mail_format: str = "maildir"
+    # Advertise only these capabilities (e.g. without IDLE and MOVE) to exercise fallbacks.
+    capabilities: str | None = None
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mash-dovecot-")))
     port: int = 0
     tls_port: int = 0
@@ -103,8 +105,9 @@ class Dovecot:
                 f"  args = {ext}\n}}\n"
             )
             mechanisms = "plain login xoauth2 oauthbearer"
+        capability = f"imap_capability = {self.capabilities}\n" if self.capabilities else ""
         self.config_file.write_text(
-            f"""
+            f"""{capability}
 protocols = imap
 listen = 127.0.0.1
 base_dir = {self.root}/run
