@@ -51,6 +51,8 @@ def inspect_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
     }
     if automatic is not None:
         out["automatic"] = list(automatic.reasons)
+    if work.referral is not None:
+        out["referral"] = work.referral.as_json()
     if work.decoded is not None:
         out["mime"] = {
             "parts": work.decoded.part_count,

@@ -10,6 +10,7 @@ from typing import Literal, Protocol
 from gateway.config import Config
 from gateway.inbound.automatic import Automatic, detect
 from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode
+from gateway.inbound.referral import Referral, looks_like_referral, parse_referral
 from gateway.ledger import Event
 from gateway.outbound.compose import OutgoingMail
 
@@ -58,6 +59,7 @@ class Work:
     decoded: Decoded | None = None
     automatic: Automatic | None = None
     kind: str | None = None
+    referral: Referral | None = None
 
 
 @dataclass(frozen=True)
@@ -133,14 +135,21 @@ def step_decode(work: Work, ctx: StepContext) -> Outcome:
 def step_classify(work: Work, ctx: StepContext) -> Outcome:
     assert work.decoded is not None
     automatic = detect(work.decoded.message, ctx.config.gateway.instance)
+    referral = None
     if automatic.bounce:
         kind = "bounce"
     elif automatic.automatic:
         kind = "auto_reply"
     else:
-        kind = "unknown"
-    work = replace(work, automatic=automatic, kind=kind)
-    why = "; ".join(automatic.reasons) if automatic.reasons else "no rule recognised it"
+        referral = parse_referral(work.decoded.message)
+        kind = "referral" if looks_like_referral(referral) else "unknown"
+    work = replace(
+        work, automatic=automatic, kind=kind, referral=referral if kind == "referral" else None
+    )
+    if kind == "referral" and referral is not None:
+        why = f"referral form: {referral.recognised} fields, {len(referral.children)} child(ren)"
+    else:
+        why = "; ".join(automatic.reasons) if automatic.reasons else "no rule recognised it"
     return Continue(work, f"{kind} ({why})")
 
 
