@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from email import policy
 from email.headerregistry import Address
-from email.utils import getaddresses
 
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -48,8 +48,12 @@ def single_address(header_value: str | None) -> str | None:
     """The one address in a From-like header, or None when there is not exactly one."""
     if not header_value:
         return None
-    pairs = getaddresses([str(header_value)], strict=True)
-    found = [addr for _name, addr in pairs if addr]
+    try:
+        # The modern header parser: quoting and comments are understood, not guessed at.
+        parsed = policy.default.header_factory("From", str(header_value))
+        found = [a.addr_spec for a in parsed.addresses if a.username and a.domain]
+    except Exception:  # noqa: BLE001 - the header registry raises many kinds on bad input
+        return None
     if len(found) != 1:
         return None
     try:

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -399,6 +400,116 @@ def quarantine_release(
     except NotQuarantined as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"message {message_id} released; the next run processes it again")
+
+
+@cli.group()
+def contacts() -> None:
+    """Contact records made from referrals."""
+
+
+@contacts.command("list")
+@_common
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--incomplete", is_flag=True, help="Only contacts missing mandatory fields.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Received on or after.")
+@pass_state
+def contacts_list(
+    state: State,
+    sub_config: str | None,
+    sub_now: str | None,
+    as_json: bool,
+    incomplete: bool,
+    since: datetime | None,
+) -> None:
+    """List contacts, oldest first."""
+    from gateway.contacts import listing
+
+    _apply_common(state, sub_config, sub_now)
+    db = state.database(state.config())
+    with db.transaction() as session:
+        rows = listing(session, incomplete=incomplete, since=since.date() if since else None)
+
+    def text(items: list[dict[str, Any]]) -> None:
+        if not items:
+            click.echo("no contacts")
+        for c in items:
+            names = (
+                ", ".join(
+                    " ".join(filter(None, (ch["given_name"], ch["family_name"])))
+                    for ch in c["children"]
+                )
+                or "-"
+            )
+            flags = [
+                f
+                for f, on in (
+                    ("incomplete", c["incomplete"]),
+                    ("out of hours", c["out_of_hours"]),
+                    ("URGENT", c["immediate_risk"]),
+                )
+                if on
+            ]
+            click.echo(
+                f"{c['reference']}  {c['received_at']}  {c['source']:<10} {names}"
+                + (f"  [{', '.join(flags)}]" if flags else "")
+            )
+
+    _emit(rows, as_json, text)
+
+
+@contacts.command("show")
+@_common
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def contacts_show(
+    state: State, sub_config: str | None, sub_now: str | None, reference: str, as_json: bool
+) -> None:
+    """One contact: its fields and its audit timeline."""
+    from sqlalchemy import select
+
+    from gateway.contacts import summary
+    from gateway.models import AuditEvent, Contact
+
+    _apply_common(state, sub_config, sub_now)
+    db = state.database(state.config())
+    with db.transaction() as session:
+        contact = session.execute(
+            select(Contact).where(Contact.reference == reference)
+        ).scalar_one_or_none()
+        if contact is None:
+            raise click.ClickException(f"no contact {reference}")
+        data = summary(contact)
+        data["referral"] = contact.referral
+        data["timeline"] = [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "recipient": e.recipient,
+                "purpose": e.purpose,
+            }
+            for e in session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.subject_ref == reference)
+                .order_by(AuditEvent.id)
+            ).scalars()
+        ]
+
+    def text(d: dict[str, Any]) -> None:
+        click.echo(f"{d['reference']}: {d['source']}, {d['status']}, received {d['received_at']}")
+        if d["missing"]:
+            click.echo(f"missing: {', '.join(d['missing'])}")
+        for child in d["children"]:
+            click.echo(
+                f"child: {child['given_name']} {child['family_name'] or ''} "
+                f"born {child['date_of_birth'] or 'unknown'}"
+            )
+        click.echo("timeline:")
+        for event in d["timeline"]:
+            click.echo(f"  {event['at']}  {event['action']}  {event['recipient'] or ''}")
+
+    _emit(data, as_json, text)
 
 
 @cli.group()

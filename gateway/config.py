@@ -304,6 +304,19 @@ class HoursSection(_Section):
         return self
 
 
+class FrontDoorSection(_Section):
+    """How the MASH mailbox's mail is handled."""
+
+    # Words in a referral's concern that alert the managers at once, whatever the hour.
+    urgent_phrases: Annotated[tuple[StrictStr, ...], BeforeValidator(_tuple)] = (
+        "section 47",
+        "s47",
+        "immediate danger",
+        "serious injury",
+        "sexual assault",
+    )
+
+
 class ManagerSection(_Section):
     name: StrictStr
     address: EmailAddress
@@ -316,6 +329,7 @@ class Config(_Section):
     listener: ListenerSection = ListenerSection()
     limits: Limits = Limits()
     hours: HoursSection = HoursSection()
+    front_door: FrontDoorSection = FrontDoorSection()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()

@@ -164,3 +164,33 @@ class LedgerHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Contact(Base):
+    """A contact record: one referral (or notification) about one or more children."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    received_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default="open")
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
+    missing: Mapped[list[str]] = mapped_column(JSON)
+    out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    immediate_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    referral: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reply_address: Mapped[str | None] = mapped_column(String(320))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+
+class ReferenceCounter(Base):
+    """The last contact number issued each year: allocated inside the contact's transaction."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

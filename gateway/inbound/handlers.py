@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.inbound.bounces import parse_bounce
+from gateway.inbound.front_door import handle_referral
 from gateway.inbound.pipeline import BouncedRow, Decision, Handler, OutboxInfo, StepContext, Work
 from gateway.ledger import Event
 from gateway.outbound.alerts import manager_alert
@@ -104,4 +105,4 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
 
 def default_handlers() -> dict[str, Handler]:
     """Kinds with a handler; every other kind is quarantined for a person."""
-    return {"auto_reply": handle_auto_reply, "bounce": handle_bounce}
+    return {"auto_reply": handle_auto_reply, "bounce": handle_bounce, "referral": handle_referral}

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from gateway.config import Config
+from gateway.contacts import ContactDraft
 from gateway.inbound.automatic import Automatic, detect
 from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode
 from gateway.inbound.referral import Referral, looks_like_referral, parse_referral
 from gateway.ledger import Event
 from gateway.outbound.compose import OutgoingMail
+from gateway.timescales import BusinessCalendar
 
 KINDS = (
     "referral",
@@ -49,6 +51,10 @@ class StepContext:
     now: datetime
     lookup: Lookup
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    calendar: BusinessCalendar | None = None
+
+    def business_calendar(self) -> BusinessCalendar:
+        return self.calendar or BusinessCalendar.from_config(self.config)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Work:
     raw: bytes
     role: str | None = None
     mailbox: str | None = None
+    received_at: datetime | None = None
     decoded: Decoded | None = None
     automatic: Automatic | None = None
     kind: str | None = None
@@ -78,6 +85,9 @@ class Decision:
     mails: tuple[OutgoingMail, ...] = ()
     events: tuple[Event, ...] = ()
     bounced_rows: tuple[BouncedRow, ...] = ()
+    contact: ContactDraft | None = None
+    # Mail that names the contact's reference, built once the reference is allocated.
+    contact_mails: Callable[[str], tuple[OutgoingMail, ...]] | None = None
 
 
 @dataclass(frozen=True)

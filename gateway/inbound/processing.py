@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gateway import ledger
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.contacts import store
 from gateway.db import Database
 from gateway.inbound.pipeline import (
     PROCESS_STEPS,
@@ -27,6 +28,7 @@ from gateway.models import Message, OutboxRow
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
 from gateway.retry import backoff
+from gateway.timescales import BusinessCalendar
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class Processor:
         self.owner = owner
         self.on_finished = on_finished
         self.on_queued = on_queued
+        self.calendar = BusinessCalendar.from_config(config)
 
     def release_own_leases(self) -> None:
         with self.db.transaction() as session:
@@ -169,8 +172,13 @@ class Processor:
         """
         if message.state != "pending" or message.lease_owner != self.owner:
             return None
-        work = Work(raw=message.raw, role=message.role, mailbox=message.mailbox)
-        ctx = StepContext(self.config, now, DbLookup(session), self.handlers)
+        work = Work(
+            raw=message.raw,
+            role=message.role,
+            mailbox=message.mailbox,
+            received_at=message.received_at,
+        )
+        ctx = StepContext(self.config, now, DbLookup(session), self.handlers, self.calendar)
         try:
             result = run(PROCESS_STEPS, work, ctx)
         except StepFailed as failure:
@@ -179,7 +187,7 @@ class Processor:
             )
         assert result.decision is not None, "the handle step always decides"
         self._apply(session, message, result.decision, result.reasons, now)
-        return message.mailbox, bool(result.decision.mails)
+        return message.mailbox, bool(result.decision.mails or result.decision.contact_mails)
 
     def _apply(
         self,
@@ -204,7 +212,29 @@ class Processor:
             if row is not None:
                 row.state = "bounced"
                 row.last_error = bounced.detail
-        for mail in decision.mails:
+        mails = list(decision.mails)
+        if decision.contact is not None:
+            year = now.astimezone(self.calendar.zone).year
+            contact = store(session, decision.contact, now, message.id, year)
+            ledger.append(
+                session,
+                now,
+                ledger.Event(
+                    action="contact-created",
+                    actor=self.owner,
+                    subject_ref=contact.reference,
+                    purpose="referral received",
+                    detail={
+                        "message": message.id,
+                        "source": contact.source,
+                        "incomplete": contact.incomplete,
+                        "out_of_hours": contact.out_of_hours,
+                    },
+                ),
+            )
+            if decision.contact_mails is not None:
+                mails.extend(decision.contact_mails(contact.reference))
+        for mail in mails:
             enqueue(session, self.config, self.letters, mail, now, source_message_id=message.id)
         for event in decision.events:
             ledger.append(session, now, _with_message(event, message.id, self.owner))

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -195,10 +196,13 @@ service anvil {{
         client.login(user, self.users[user])
         return client
 
-    def append(self, user: str, raw: bytes, folder: str = "INBOX") -> None:
+    def append(
+        self, user: str, raw: bytes, folder: str = "INBOX", arrived: datetime | None = None
+    ) -> None:
+        """APPEND, optionally with the server arrival time (INTERNALDATE) set to `arrived`."""
         client = self.client(user)
         try:
-            client.append(folder, raw)
+            client.append(folder, raw, msg_time=arrived)
         finally:
             client.logout()
 

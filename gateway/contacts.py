@@ -1,0 +1,104 @@
+"""Contact records: allocate the reference and store the contact inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.models import Contact, ReferenceCounter
+
+
+@dataclass(frozen=True)
+class ContactDraft:
+    """What a handler decided to record; the reference is allocated when it is stored."""
+
+    received_at: datetime
+    channel: str
+    source: str
+    referral: dict[str, Any]
+    missing: tuple[str, ...]
+    out_of_hours: bool
+    immediate_risk: bool
+    reply_address: str | None
+
+
+def allocate_reference(session: Session, year: int) -> str:
+    """`MASH-YYYY-NNNNNN`, unique: the counter row is locked until the transaction ends."""
+    counter = session.execute(
+        select(ReferenceCounter).where(ReferenceCounter.year == year).with_for_update()
+    ).scalar_one_or_none()
+    if counter is None:
+        counter = ReferenceCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"MASH-{year}-{counter.last:06d}"
+
+
+def store(
+    session: Session, draft: ContactDraft, now: datetime, message_id: int | None, local_year: int
+) -> Contact:
+    contact = Contact(
+        reference=allocate_reference(session, local_year),
+        received_at=draft.received_at,
+        created_at=now,
+        channel=draft.channel,
+        source=draft.source,
+        status="open",
+        incomplete=bool(draft.missing),
+        missing=list(draft.missing),
+        out_of_hours=draft.out_of_hours,
+        immediate_risk=draft.immediate_risk,
+        referral=draft.referral,
+        reply_address=draft.reply_address,
+        message_id=message_id,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def summary(contact: Contact) -> dict[str, Any]:
+    referral = contact.referral or {}
+    referrer = referral.get("referrer") or {}
+    return {
+        "reference": contact.reference,
+        "received_at": contact.received_at.isoformat(),
+        "source": contact.source,
+        "channel": contact.channel,
+        "status": contact.status,
+        "incomplete": contact.incomplete,
+        "missing": list(contact.missing or []),
+        "out_of_hours": contact.out_of_hours,
+        "immediate_risk": contact.immediate_risk,
+        "children": [
+            {
+                key: child.get(key)
+                for key in ("given_name", "family_name", "date_of_birth", "nhs_number")
+            }
+            for child in referral.get("children") or []
+        ],
+        "referrer": {
+            "name": referrer.get("name"),
+            "agency": referrer.get("agency"),
+            "email": referrer.get("email") or contact.reply_address,
+        },
+    }
+
+
+def listing(
+    session: Session, *, incomplete: bool = False, since: date | None = None
+) -> list[dict[str, Any]]:
+    query = select(Contact).order_by(Contact.id)
+    if incomplete:
+        query = query.where(Contact.incomplete.is_(True))
+    rows = [
+        c
+        for c in session.execute(query).scalars()
+        if since is None or c.received_at.date() >= since
+    ]
+    return [summary(c) for c in rows]

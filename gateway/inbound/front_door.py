@@ -1,0 +1,106 @@
+"""Referrals arriving at the MASH mailbox: a contact, an acknowledgement, an alert if urgent."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from gateway.addresses import single_address
+from gateway.config import Config
+from gateway.contacts import ContactDraft
+from gateway.inbound.decode import header
+from gateway.inbound.pipeline import Decision, StepContext, Work
+from gateway.inbound.referral import Referral
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import OutgoingMail
+
+_SOURCES = (
+    ("police", r"police|\bmet\b"),
+    ("health", r"\bnhs\b|health|hospital|homerton|\bgp\b|surgery|camhs|midwi"),
+    ("school", r"school|academy|college|nursery|education"),
+    ("LA", r"\.gov\.uk$|council|social care"),
+)
+
+
+def referral_source(referral: Referral, sender: str | None) -> str:
+    """The kind of referrer: police, health, school, LA, other professional, or individual."""
+    agency = " ".join(filter(None, (referral.referrer.agency, referral.referrer.role)))
+    haystack = f"{agency} {sender or ''}".lower()
+    for source, pattern in _SOURCES:
+        if re.search(pattern, haystack):
+            return source
+    return "other" if agency.strip() else "individual"
+
+
+def urgent_reasons(referral: Referral, config: Config) -> list[str]:
+    reasons = []
+    if referral.immediate_risk:
+        reasons.append("the referrer says the child is at immediate risk")
+    concern = (referral.concern or "").lower()
+    reasons.extend(
+        f"the concern mentions {phrase!r}"
+        for phrase in config.front_door.urgent_phrases
+        if re.search(rf"\b{re.escape(phrase.lower())}\b", concern)
+    )
+    return reasons
+
+
+def handle_referral(work: Work, ctx: StepContext) -> Decision:
+    assert work.decoded is not None and work.referral is not None
+    referral = work.referral
+    received_at: datetime = work.received_at or ctx.now
+    calendar = ctx.business_calendar()
+    out_of_hours = not calendar.is_open(received_at)
+    sender = single_address(header(work.decoded.message, "From"))
+    source = referral_source(referral, sender)
+    urgent = urgent_reasons(referral, ctx.config)
+    draft = ContactDraft(
+        received_at=received_at,
+        channel="email",
+        source=source,
+        referral=referral.as_json(),
+        missing=tuple(referral.missing),
+        out_of_hours=out_of_hours,
+        immediate_risk=bool(urgent),
+        reply_address=sender,
+    )
+    config = ctx.config
+    now = ctx.now
+
+    def mails(reference: str) -> tuple[OutgoingMail, ...]:
+        out: list[OutgoingMail] = []
+        if sender is not None:
+            out.append(
+                OutgoingMail(
+                    template="ack_public" if source == "individual" else "ack_professional",
+                    values={
+                        "reference": reference,
+                        "out_of_hours": out_of_hours,
+                        "edt_phone": config.hours.out_of_hours_phone,
+                        "missing": list(referral.missing),
+                        "opens": config.hours.open.strftime("%H:%M"),
+                        "closes": config.hours.close.strftime("%H:%M"),
+                    },
+                    recipients=(sender,),
+                    purpose="referral acknowledgement",
+                    subject_ref=reference,
+                )
+            )
+        if urgent:
+            alert = manager_alert(
+                config,
+                now,
+                title="urgent referral: possible immediate risk",
+                lines=[
+                    *(reason[0].upper() + reason[1:] for reason in urgent),
+                    f"Received {'out of hours' if out_of_hours else 'in hours'}.",
+                ],
+                action=f"Read contact {reference} now and decide on a response.",
+                reference=reference,
+                purpose="urgent-alert",
+            )
+            if alert is not None:
+                out.append(alert)
+        return tuple(out)
+
+    return Decision(state="processed", kind="referral", contact=draft, contact_mails=mails)

@@ -1,0 +1,173 @@
+"""Referrals through Dovecot become contacts; referrers are acknowledged; urgency alerts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from gateway.clock import FrozenClock
+from gateway.config import Config
+from gateway.daemon import Daemon
+from gateway.localworld.dovecot import Dovecot
+from gateway.localworld.smtpsink import Received, RecordingSmtp
+from gateway.models import Contact
+
+REFERRALS = Path(__file__).parent / "data" / "referrals"
+MAIL = Path(__file__).parent / "data" / "mail"
+LONDON = ZoneInfo("Europe/London")
+MakeConfig = Callable[..., tuple[Config, Path]]
+
+
+def _text(received: Received) -> str:
+    message = message_from_bytes(received.data, policy=default)
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(message["Subject"]) + "\n" + body.get_content()
+
+
+def _run(
+    dovecot: Dovecot, config: Config, clock: FrozenClock, arrivals: list[tuple[str, datetime]]
+) -> Daemon:
+    for name, arrived in arrivals:
+        dovecot.append("mash", (REFERRALS / name).read_bytes(), arrived=arrived)
+    daemon = Daemon(config, clock)
+    daemon.prepare()
+    report = daemon.run_once()
+    assert report.mailbox_errors == {}
+    return daemon
+
+
+def test_referral_in_hours_becomes_contact_and_is_acknowledged(
+    db_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, path = make_config(db_url=db_url, dovecot=dovecot, smtp=smtp_sink)
+    tuesday = datetime(2026, 3, 3, 10, 12, tzinfo=LONDON)
+    daemon = _run(dovecot, config, clock, [("plain-school.eml", tuesday)])
+    with daemon.db.transaction() as session:
+        (contact,) = session.execute(select(Contact)).scalars()
+        assert contact.reference == "MASH-2026-000001"
+        assert contact.source == "school" and not contact.out_of_hours
+        assert not contact.incomplete and contact.received_at == tuesday
+    (ack,) = smtp_sink.messages
+    assert ack.recipients == ("sam.teacher@stjohns-school.example",)
+    text = _text(ack)
+    assert "MASH-2026-000001" in text and "Emergency Duty Team" not in text
+    assert dovecot.count("mash", "Processed") == 1
+    listed = subprocess.run(
+        [sys.executable, "-m", "gateway", "-c", str(path), "contacts", "list", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    (row,) = json.loads(listed.stdout)
+    assert row["reference"] == "MASH-2026-000001" and row["incomplete"] is False
+    assert row["children"] == [
+        {
+            "given_name": "Amira",
+            "family_name": "Okafor",
+            "date_of_birth": "2019-04-03",
+            "nhs_number": "9434765919",
+        }
+    ]
+    assert row["referrer"]["name"] == "Sam Teacher"
+    shown = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "-c",
+                str(path),
+                "contacts",
+                "show",
+                "MASH-2026-000001",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    assert [e["action"] for e in shown["timeline"]] == [
+        "contact-created",
+        "mail-queued",
+        "mail-sent",
+    ]
+
+
+def test_public_referral_out_of_hours_is_incomplete_and_told_the_edt_number(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    evening = datetime(2026, 3, 3, 21, 30, tzinfo=LONDON)
+    daemon = _run(dovecot, config, clock, [("missing-fields.eml", evening)])
+    with daemon.db.transaction() as session:
+        (contact,) = session.execute(select(Contact)).scalars()
+        assert contact.incomplete and contact.out_of_hours and contact.source == "individual"
+        assert "address" in contact.missing
+    (ack,) = smtp_sink.messages
+    text = _text(ack)
+    assert "0208 356 2710" in text and "call 999" in text
+    assert "address" in text  # asks for what is missing
+    assert "Tom" not in text and "crying" not in text  # no case detail to the public
+
+
+def test_immediate_risk_alerts_managers_and_references_are_sequential(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    sunday = datetime(2026, 3, 1, 3, 0, tzinfo=LONDON)
+    daemon = _run(
+        dovecot, config, clock, [("two-children-unborn.eml", sunday), ("plain-school.eml", sunday)]
+    )
+    with daemon.db.transaction() as session:
+        refs = sorted(c.reference for c in session.execute(select(Contact)).scalars())
+    assert refs == ["MASH-2026-000001", "MASH-2026-000002"]
+    alerts = [m for m in smtp_sink.messages if m.recipients == ("duty.manager@hackney.example",)]
+    assert len(alerts) == 1
+    assert "immediate risk" in _text(alerts[0]).lower()
+    acks = [m for m in smtp_sink.messages if m not in alerts]
+    assert {m.recipients for m in acks} == {
+        ("pc.jones@met.police.example",),
+        ("sam.teacher@stjohns-school.example",),
+    }
+
+
+def test_automatic_mail_and_hostile_referrals(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    dovecot.append("mash", (MAIL / "ooo-outlook.eml").read_bytes())
+    daemon = _run(
+        dovecot, config, clock, [("hostile.eml", datetime(2026, 3, 3, 11, 0, tzinfo=LONDON))]
+    )
+    (ack,) = smtp_sink.messages  # the hostile referral is acknowledged, the auto-reply never
+    text = _text(ack)
+    assert "{{" not in text and "49" not in text
+    assert ack.recipients == ("someone@mail.example",)
+    with daemon.db.transaction() as session:
+        (contact,) = session.execute(select(Contact)).scalars()
+        assert contact.referral["concern"].startswith("{{ 7*7 }}")
