@@ -513,6 +513,47 @@ def contacts_show(
 
 
 @cli.group()
+def cases() -> None:
+    """The register of children open to children's social care."""
+
+
+@cases.command("import")
+@_common
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False, exists=True))
+@pass_state
+def cases_import(state: State, sub_config: str | None, sub_now: str | None, csv_file: str) -> None:
+    """Replace the register with the case-management system's CSV export.
+
+    Columns: nhs_number, given_name, family_name, date_of_birth, unit, unit_email, status
+    (open or closed), closed_on. A bad row stops the import and the old register stays.
+    """
+    from gateway.cases import ImportError_, parse_csv, replace_register
+
+    _apply_common(state, sub_config, sub_now)
+    db = state.database(state.config())
+    now = state.clock().now()
+    try:
+        rows = parse_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+    except ImportError_ as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {csv_file}: {problem}", err=True)
+        raise SystemExit(2) from None
+    with db.transaction() as session:
+        count = replace_register(session, rows, now)
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="cases-imported",
+                actor="operator",
+                purpose="open-cases register replaced",
+                detail={"rows": count, "file": Path(csv_file).name},
+            ),
+        )
+    click.echo(f"register replaced: {count} children")
+
+
+@cli.group()
 def audit() -> None:
     """The audit ledger."""
 

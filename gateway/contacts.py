@@ -24,6 +24,9 @@ class ContactDraft:
     out_of_hours: bool
     immediate_risk: bool
     reply_address: str | None
+    # "open"; "forwarded" to the case-holding unit (the MASH plays no further part); or
+    # "routed-back" to a unit that closed the child's case within three months.
+    status: str = "open"
 
 
 def allocate_reference(session: Session, year: int) -> str:
@@ -48,7 +51,7 @@ def store(
         created_at=now,
         channel=draft.channel,
         source=draft.source,
-        status="open",
+        status=draft.status,
         incomplete=bool(draft.missing),
         missing=list(draft.missing),
         out_of_hours=draft.out_of_hours,

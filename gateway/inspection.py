@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from gateway.cases import CaseMatch
 from gateway.config import Config
 from gateway.inbound.pipeline import (
     INSPECT_STEPS,
@@ -23,6 +24,16 @@ class _NoState:
         return None
 
     def outbox_by_message_id(self, header_message_id: str) -> OutboxInfo | None:
+        return None
+
+    def open_case(
+        self,
+        nhs_number: str | None,
+        given: str | None,
+        family: str | None,
+        date_of_birth: str | None,
+        today: date,
+    ) -> CaseMatch | None:
         return None
 
 

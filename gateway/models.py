@@ -194,3 +194,21 @@ class ReferenceCounter(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OpenCase(Base):
+    """A child known to children's social care, from the case-management system's export."""
+
+    __tablename__ = "open_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(400), index=True)
+    date_of_birth: Mapped[str | None] = mapped_column(String(10))
+    unit: Mapped[str] = mapped_column(String(200))
+    unit_email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16))
+    closed_on: Mapped[str | None] = mapped_column(String(10))
+    imported_at: Mapped[datetime]

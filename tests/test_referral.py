@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import config
 
-from gateway.inbound.referral import parse_date, parse_referral, valid_nhs_number
+from gateway.formats import parse_date, valid_nhs_number
+from gateway.inbound.referral import parse_referral
 from gateway.inspection import inspect_bytes
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"

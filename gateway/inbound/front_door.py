@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from gateway.addresses import single_address
@@ -66,6 +67,26 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
     )
     config = ctx.config
     now = ctx.now
+    today = received_at.astimezone(calendar.zone).date()
+    case = next(
+        (
+            match
+            for child in referral.children
+            if (
+                match := ctx.lookup.open_case(
+                    child.nhs_number if child.nhs_number_valid else None,
+                    child.given_name,
+                    child.family_name,
+                    child.date_of_birth,
+                    today,
+                )
+            )
+        ),
+        None,
+    )
+    if case is not None:
+        draft = replace(draft, status="forwarded" if case.status == "open" else "routed-back")
+    raw = work.raw
 
     def mails(reference: str) -> tuple[OutgoingMail, ...]:
         out: list[OutgoingMail] = []
@@ -84,6 +105,27 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                     recipients=(sender,),
                     purpose="referral acknowledgement",
                     subject_ref=reference,
+                )
+            )
+        if case is not None:
+            out.append(
+                OutgoingMail(
+                    template="forward_to_unit",
+                    values={
+                        "reference": reference,
+                        "unit": case.unit,
+                        "open": case.status == "open",
+                        "closed_on": case.closed_on,
+                        "matched_by": case.matched_by,
+                    },
+                    recipients=(case.unit_email,),
+                    purpose=(
+                        "open case: shared with the case-holding unit without delay"
+                        if case.status == "open"
+                        else "closed within 3 months: routed back to the unit"
+                    ),
+                    subject_ref=reference,
+                    attached_messages=(raw,),
                 )
             )
         if urgent:

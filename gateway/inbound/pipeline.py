@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol
 
+from gateway.cases import CaseMatch
 from gateway.config import Config
 from gateway.contacts import ContactDraft
 from gateway.inbound.automatic import Automatic, detect
@@ -43,6 +44,14 @@ class Lookup(Protocol):
 
     def outbox_row(self, row_id: int) -> OutboxInfo | None: ...
     def outbox_by_message_id(self, header_message_id: str) -> OutboxInfo | None: ...
+    def open_case(
+        self,
+        nhs_number: str | None,
+        given: str | None,
+        family: str | None,
+        date_of_birth: str | None,
+        today: date,
+    ) -> CaseMatch | None: ...
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway import ledger
+from gateway.cases import CaseMatch, find_case
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.contacts import store
@@ -58,6 +59,16 @@ class DbLookup:
 
     def outbox_row(self, row_id: int) -> OutboxInfo | None:
         return self._info(self.session.get(OutboxRow, row_id))
+
+    def open_case(
+        self,
+        nhs_number: str | None,
+        given: str | None,
+        family: str | None,
+        date_of_birth: str | None,
+        today: date,
+    ) -> CaseMatch | None:
+        return find_case(self.session, nhs_number, given, family, date_of_birth, today)
 
     def outbox_by_message_id(self, header_message_id: str) -> OutboxInfo | None:
         row = self.session.execute(

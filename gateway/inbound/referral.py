@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 from typing import Any
+
+from gateway.formats import parse_date, valid_nhs_number
 
 CHILD_FIELDS = {
     "child_name": (
@@ -176,12 +177,6 @@ CATEGORIES = {
     "no recourse to public funds / unaccompanied": ("nrpf", "no recourse", "unaccompanied"),
     "disability": ("disability", "disabled"),
 }
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
 _ALIASES = {
     _label: key
     for table in (CHILD_FIELDS, REFERRER_FIELDS, OTHER_FIELDS)
@@ -209,42 +204,6 @@ def field_key(label: str) -> tuple[str | None, int | None]:
         stripped = re.sub(r"^(child|young person)\s+", "", norm)
         key = _ALIASES.get(stripped) or _ALIASES.get(f"child's {stripped}")
     return key, number
-
-
-def parse_date(text: str) -> date | None:
-    """UK day-first: 03/04/2019, 3.4.19, 3 April 2019, 3rd Apr 2019, 2019-04-03."""
-    text = text.strip().lower()
-    if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
-        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    elif m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})", text):
-        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if y < 100:
-            y += 2000 if y <= 50 else 1900
-    elif m := re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})", text):
-        d, y = int(m.group(1)), int(m.group(3))
-        month = _MONTHS.get(m.group(2)[:3])
-        if month is None:
-            return None
-        mo = month
-    else:
-        return None
-    try:
-        return date(y, mo, d)
-    except ValueError:
-        return None
-
-
-def valid_nhs_number(text: str) -> bool:
-    digits = re.sub(r"[\s-]", "", text)
-    if not re.fullmatch(r"\d{10}", digits):
-        return False
-    total = sum(
-        int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)
-    )
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    return check != 10 and check == int(digits[9])
 
 
 def _yes_no(text: str | None) -> bool | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, default
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ class OutgoingMail:
     subject_ref: str | None = None
     automatic: bool = True
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # Whole messages to attach as message/rfc822 (a referral forwarded as it arrived).
+    attached_messages: tuple[bytes, ...] = ()
 
 
 def new_message_id(mash_address: str) -> str:
@@ -96,4 +99,6 @@ def build_mime(
         msg[safe_header(name)] = safe_header(value)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    for raw in mail.attached_messages:
+        msg.add_attachment(message_from_bytes(raw, policy=default))
     return msg.as_bytes()
