@@ -8,6 +8,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from gateway.config import Config, parse_config
+from gateway.outbound.compose import OutgoingMail
 
 BASE_CONFIG = """
 [gateway]
@@ -55,4 +56,26 @@ def plain_message(
 def auto_reply(n: int) -> bytes:
     return plain_message(
         n, subject=f"Automatic reply: {n}", headers={"Auto-Submitted": "auto-replied"}
+    )
+
+
+def notice(
+    title: str,
+    to: tuple[str, ...],
+    purpose: str = "test-notice",
+    subject_ref: str | None = None,
+) -> OutgoingMail:
+    """An ordinary outbound message, built from the alert template we ship."""
+    return OutgoingMail(
+        template="manager_alert",
+        values={
+            "title": title,
+            "lines": [],
+            "action": "none",
+            "reference": subject_ref,
+            "sent_at": "now",
+        },
+        recipients=to,
+        purpose=purpose,
+        subject_ref=subject_ref,
     )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import auto_reply, plain_message
+from helpers import auto_reply, notice, plain_message
 from sqlalchemy import func, select
 
 from gateway import ledger
@@ -24,7 +24,6 @@ from gateway.daemon import Daemon
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
 from gateway.models import Message, MessageSource, OutboxRow
-from gateway.outbound.compose import OutgoingMail
 from gateway.outbound.outbox import enqueue
 
 MAIL = Path(__file__).parent / "data" / "mail"
@@ -42,18 +41,7 @@ def _seed_sent_rows(daemon: Daemon, sink: RecordingSmtp) -> list[str]:
                 session,
                 daemon.config,
                 daemon.letters,
-                OutgoingMail(
-                    template="manager_alert",
-                    values={
-                        "title": f"notice {i}",
-                        "lines": [],
-                        "action": "none",
-                        "reference": None,
-                        "sent_at": "now",
-                    },
-                    recipients=(f"officer{i}@agency.example",),
-                    purpose="test-notice",
-                ),
+                notice(f"notice {i}", (f"officer{i}@agency.example",)),
                 daemon.clock.now(),
             )
     assert daemon.sender.flush().sent == SEEDED

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from helpers import notice
 from sqlalchemy import select
 
 from gateway.clock import FrozenClock
@@ -14,7 +15,6 @@ from gateway.daemon import Daemon
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
 from gateway.models import AuditEvent, OutboxRow
-from gateway.outbound.compose import OutgoingMail
 from gateway.outbound.outbox import enqueue
 
 MakeConfig = Callable[..., tuple[Config, Path]]
@@ -23,19 +23,7 @@ MakeConfig = Callable[..., tuple[Config, Path]]
 def _queue(
     daemon: Daemon, purpose: str = "test-notice", to: tuple[str, ...] = ("ppd@police.example",)
 ) -> int:
-    mail = OutgoingMail(
-        template="manager_alert",
-        values={
-            "title": "test",
-            "lines": ["one"],
-            "action": "none",
-            "reference": "MASH-1",
-            "sent_at": "now",
-        },
-        recipients=to,
-        purpose=purpose,
-        subject_ref="MASH-2026-000001",
-    )
+    mail = notice("test", to, purpose, "MASH-2026-000001")
     with daemon.db.transaction() as session:
         return enqueue(session, daemon.config, daemon.letters, mail, daemon.clock.now()).id
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from harness import Running, counts, wait_until
-from helpers import auto_reply, plain_message
+from helpers import auto_reply, notice, plain_message
 from sqlalchemy import func, select
 
 from gateway.clock import FrozenClock, SystemClock
@@ -17,7 +17,6 @@ from gateway.daemon import Daemon
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
 from gateway.models import AuditEvent, Message, MessageSource, OutboxRow
-from gateway.outbound.compose import OutgoingMail
 from gateway.outbound.outbox import claim_due, enqueue
 
 MakeConfig = Callable[..., tuple[Config, Path]]
@@ -42,18 +41,7 @@ def test_two_instances_share_the_work(
                 session,
                 one,
                 first.letters,
-                OutgoingMail(
-                    template="manager_alert",
-                    values={
-                        "title": f"n{i}",
-                        "lines": [],
-                        "action": "none",
-                        "reference": None,
-                        "sent_at": "now",
-                    },
-                    recipients=(f"officer{i}@agency.example",),
-                    purpose="test-notice",
-                ),
+                notice(f"n{i}", (f"officer{i}@agency.example",)),
                 first.clock.now(),
             )
     client = dovecot.client("mash")
@@ -113,18 +101,7 @@ def test_concurrent_claims_are_disjoint(
                 session,
                 config,
                 daemon.letters,
-                OutgoingMail(
-                    template="manager_alert",
-                    values={
-                        "title": f"n{i}",
-                        "lines": [],
-                        "action": "none",
-                        "reference": None,
-                        "sent_at": "now",
-                    },
-                    recipients=("x@agency.example",),
-                    purpose="test-notice",
-                ),
+                notice(f"n{i}", ("x@agency.example",)),
                 clock.now(),
             )
     lease = timedelta(minutes=10)
