@@ -27,6 +27,7 @@ class ContactDraft:
     # "open"; "forwarded" to the case-holding unit (the MASH plays no further part); or
     # "routed-back" to a unit that closed the child's case within three months.
     status: str = "open"
+    due_at: datetime | None = None
 
 
 def allocate_reference(session: Session, year: int) -> str:
@@ -59,6 +60,7 @@ def store(
         referral=draft.referral,
         reply_address=draft.reply_address,
         message_id=message_id,
+        due_at=draft.due_at,
     )
     session.add(contact)
     session.flush()
@@ -78,6 +80,7 @@ def summary(contact: Contact) -> dict[str, Any]:
         "missing": list(contact.missing or []),
         "out_of_hours": contact.out_of_hours,
         "immediate_risk": contact.immediate_risk,
+        "due_at": contact.due_at.isoformat() if contact.due_at else None,
         "children": [
             {
                 key: child.get(key)

@@ -185,6 +185,8 @@ class Contact(Base):
     referral: Mapped[dict[str, Any]] = mapped_column(JSON)
     reply_address: Mapped[str | None] = mapped_column(String(320))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # When a reply is owed (an information request: 10 working days), else None.
+    due_at: Mapped[datetime | None]
 
 
 class ReferenceCounter(Base):

@@ -171,3 +171,23 @@ def test_automatic_mail_and_hostile_referrals(
     with daemon.db.transaction() as session:
         (contact,) = session.execute(select(Contact)).scalars()
         assert contact.referral["concern"].startswith("{{ 7*7 }}")
+
+
+def test_information_request_is_due_in_ten_working_days(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    received = datetime(2026, 3, 31, 11, 0, tzinfo=LONDON)  # Good Friday, Easter Monday ahead
+    daemon = _run(dovecot, config, clock, [("rfi-probation.eml", received)])
+    with daemon.db.transaction() as session:
+        (contact,) = session.execute(select(Contact)).scalars()
+        assert contact.channel == "rfi" and contact.status == "open"
+        assert contact.due_at == datetime(2026, 4, 16, 17, 0, tzinfo=LONDON)
+        assert contact.missing == [] and not contact.incomplete
+    (ack,) = smtp_sink.messages
+    text = _text(ack)
+    assert "information request received" in text and "Thursday 16 April 2026" in text

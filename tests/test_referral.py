@@ -138,3 +138,11 @@ def test_a_two_megabyte_narrative_parses() -> None:
     result = inspect_bytes(raw, config(), NOW)
     assert result["kind"] == "referral"
     assert len(result["referral"]["concern"]) > 2_000_000
+
+
+def test_inspect_tells_an_information_request_from_a_referral() -> None:
+    rfi = inspect_bytes((REFERRALS / "rfi-probation.eml").read_bytes(), config(), NOW)
+    assert rfi["kind"] == "rfi"
+    assert rfi["referral"]["children"][0]["given_name"] == "Kai"
+    referral = inspect_bytes((REFERRALS / "plain-school.eml").read_bytes(), config(), NOW)
+    assert referral["kind"] == "referral"

@@ -55,12 +55,14 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
     sender = single_address(header(work.decoded.message, "From"))
     source = referral_source(referral, sender)
     urgent = urgent_reasons(referral, ctx.config)
+    rfi = work.kind == "rfi"
     draft = ContactDraft(
         received_at=received_at,
-        channel="email",
+        channel="rfi" if rfi else "email",
         source=source,
         referral=referral.as_json(),
-        missing=tuple(referral.missing),
+        # A request for information is not a referral: the form's mandatory fields do not apply.
+        missing=() if rfi else tuple(referral.missing),
         out_of_hours=out_of_hours,
         immediate_risk=bool(urgent),
         reply_address=sender,
@@ -86,6 +88,14 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
     )
     if case is not None:
         draft = replace(draft, status="forwarded" if case.status == "open" else "routed-back")
+    elif rfi:
+        # Protocol 4.6: information requests about children not open to CSC, 10 working days.
+        draft = replace(draft, due_at=calendar.add_working_days(received_at, 10))
+    due_by = (
+        draft.due_at.astimezone(calendar.zone).strftime("%A %d %B %Y")
+        if draft.due_at is not None
+        else None
+    )
     raw = work.raw
 
     def mails(reference: str) -> tuple[OutgoingMail, ...]:
@@ -98,12 +108,15 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                         "reference": reference,
                         "out_of_hours": out_of_hours,
                         "edt_phone": config.hours.out_of_hours_phone,
-                        "missing": list(referral.missing),
+                        "missing": list(draft.missing),
+                        "due_by": due_by,
                         "opens": config.hours.open.strftime("%H:%M"),
                         "closes": config.hours.close.strftime("%H:%M"),
                     },
                     recipients=(sender,),
-                    purpose="referral acknowledgement",
+                    purpose="information request acknowledgement"
+                    if rfi
+                    else "referral acknowledgement",
                     subject_ref=reference,
                 )
             )
@@ -145,4 +158,6 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                 out.append(alert)
         return tuple(out)
 
-    return Decision(state="processed", kind="referral", contact=draft, contact_mails=mails)
+    return Decision(
+        state="processed", kind="rfi" if rfi else "referral", contact=draft, contact_mails=mails
+    )

@@ -105,4 +105,9 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
 
 def default_handlers() -> dict[str, Handler]:
     """Kinds with a handler; every other kind is quarantined for a person."""
-    return {"auto_reply": handle_auto_reply, "bounce": handle_bounce, "referral": handle_referral}
+    return {
+        "auto_reply": handle_auto_reply,
+        "bounce": handle_bounce,
+        "referral": handle_referral,
+        "rfi": handle_referral,
+    }

@@ -12,7 +12,12 @@ from gateway.config import Config
 from gateway.contacts import ContactDraft
 from gateway.inbound.automatic import Automatic, detect
 from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode
-from gateway.inbound.referral import Referral, looks_like_referral, parse_referral
+from gateway.inbound.referral import (
+    Referral,
+    is_information_request,
+    looks_like_referral,
+    parse_referral,
+)
 from gateway.ledger import Event
 from gateway.outbound.compose import OutgoingMail
 from gateway.timescales import BusinessCalendar
@@ -161,12 +166,17 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         kind = "auto_reply"
     else:
         referral = parse_referral(work.decoded.message)
-        kind = "referral" if looks_like_referral(referral) else "unknown"
-    work = replace(
-        work, automatic=automatic, kind=kind, referral=referral if kind == "referral" else None
-    )
-    if kind == "referral" and referral is not None:
-        why = f"referral form: {referral.recognised} fields, {len(referral.children)} child(ren)"
+        if is_information_request(work.decoded.message) and referral.children:
+            kind = "rfi"
+        elif looks_like_referral(referral):
+            kind = "referral"
+        else:
+            kind = "unknown"
+    form = kind in ("referral", "rfi")
+    work = replace(work, automatic=automatic, kind=kind, referral=referral if form else None)
+    if form and referral is not None:
+        what = "information request" if kind == "rfi" else "referral form"
+        why = f"{what}: {referral.recognised} fields, {len(referral.children)} child(ren)"
     else:
         why = "; ".join(automatic.reasons) if automatic.reasons else "no rule recognised it"
     return Continue(work, f"{kind} ({why})")

@@ -450,3 +450,15 @@ def _missing(referral: Referral) -> list[str]:
 def looks_like_referral(referral: Referral) -> bool:
     """Enough of the form to be one: a child and a concern or several recognised fields."""
     return bool(referral.children) and (referral.concern is not None or referral.recognised >= 4)
+
+
+_RFI = re.compile(r"\b(request(?:ing)? for information|information request|RFI)\b", re.I)
+
+
+def is_information_request(message: Message) -> bool:
+    """Another agency asking what the MASH knows, by the subject or the opening lines."""
+    subject = str(message.get("Subject", "") or "")
+    if _RFI.search(subject):
+        return True
+    plain, _html = _body_texts(message)
+    return bool(_RFI.search(plain[:500]))
