@@ -28,6 +28,7 @@ class ContactDraft:
     # "routed-back" to a unit that closed the child's case within three months.
     status: str = "open"
     due_at: datetime | None = None
+    daily_meeting: bool = False
 
 
 def allocate_reference(session: Session, year: int) -> str:
@@ -61,6 +62,7 @@ def store(
         reply_address=draft.reply_address,
         message_id=message_id,
         due_at=draft.due_at,
+        daily_meeting=draft.daily_meeting,
     )
     session.add(contact)
     session.flush()
@@ -81,6 +83,7 @@ def summary(contact: Contact) -> dict[str, Any]:
         "out_of_hours": contact.out_of_hours,
         "immediate_risk": contact.immediate_risk,
         "due_at": contact.due_at.isoformat() if contact.due_at else None,
+        "daily_meeting": contact.daily_meeting,
         "children": [
             {
                 key: child.get(key)

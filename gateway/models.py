@@ -187,6 +187,8 @@ class Contact(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     # When a reply is owed (an information request: 10 working days), else None.
     due_at: Mapped[datetime | None]
+    # Listed for the next Daily MASH Meeting (a police notification that came out of hours).
+    daily_meeting: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ReferenceCounter(Base):

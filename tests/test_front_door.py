@@ -191,3 +191,26 @@ def test_information_request_is_due_in_ten_working_days(
     (ack,) = smtp_sink.messages
     text = _text(ack)
     assert "information request received" in text and "Thursday 16 April 2026" in text
+
+
+def test_police_notification_out_of_hours_goes_to_the_daily_meeting(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    overnight = datetime(2026, 3, 1, 2, 40, tzinfo=LONDON)
+    daytime = datetime(2026, 3, 3, 11, 0, tzinfo=LONDON)
+    merlin = (REFERRALS / "police-merlin.eml").read_bytes()
+    dovecot.append("mash", merlin, arrived=overnight)
+    dovecot.append("mash", merlin.replace(b"merlin-1@", b"merlin-2@"), arrived=daytime)
+    daemon = Daemon(config, clock)
+    daemon.prepare()
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        contacts = list(session.execute(select(Contact).order_by(Contact.id)).scalars())
+    assert [c.channel for c in contacts] == ["police notification"] * 2
+    assert [c.source for c in contacts] == ["police", "police"]
+    assert [c.daily_meeting for c in contacts] == [True, False]

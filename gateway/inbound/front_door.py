@@ -1,4 +1,4 @@
-"""Referrals arriving at the MASH mailbox: a contact, an acknowledgement, an alert if urgent."""
+"""The MASH mailbox's human mail: referrals, police notifications and information requests."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def urgent_reasons(referral: Referral, config: Config) -> list[str]:
 
 
 def handle_referral(work: Work, ctx: StepContext) -> Decision:
+    """A contact (with a reference), its acknowledgement, and alerts or forwards as needed."""
     assert work.decoded is not None and work.referral is not None
     referral = work.referral
     received_at: datetime = work.received_at or ctx.now
@@ -56,10 +57,13 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
     source = referral_source(referral, sender)
     urgent = urgent_reasons(referral, ctx.config)
     rfi = work.kind == "rfi"
+    police = work.kind == "police_notification"
     draft = ContactDraft(
         received_at=received_at,
-        channel="rfi" if rfi else "email",
-        source=source,
+        channel="rfi" if rfi else "police notification" if police else "email",
+        source="police" if police else source,
+        # Out of hours, police notifications go to the next Daily MASH Meeting (protocol 6).
+        daily_meeting=police and out_of_hours,
         referral=referral.as_json(),
         # A request for information is not a referral: the form's mandatory fields do not apply.
         missing=() if rfi else tuple(referral.missing),
@@ -159,5 +163,5 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         return tuple(out)
 
     return Decision(
-        state="processed", kind="rfi" if rfi else "referral", contact=draft, contact_mails=mails
+        state="processed", kind=work.kind or "referral", contact=draft, contact_mails=mails
     )

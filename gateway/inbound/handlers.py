@@ -110,4 +110,5 @@ def default_handlers() -> dict[str, Handler]:
         "bounce": handle_bounce,
         "referral": handle_referral,
         "rfi": handle_referral,
+        "police_notification": handle_referral,
     }

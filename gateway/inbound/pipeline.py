@@ -15,6 +15,7 @@ from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode
 from gateway.inbound.referral import (
     Referral,
     is_information_request,
+    is_police_notification,
     looks_like_referral,
     parse_referral,
 )
@@ -166,16 +167,20 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         kind = "auto_reply"
     else:
         referral = parse_referral(work.decoded.message)
-        if is_information_request(work.decoded.message) and referral.children:
+        if is_police_notification(work.decoded.message):
+            kind = "police_notification"
+        elif is_information_request(work.decoded.message) and referral.children:
             kind = "rfi"
         elif looks_like_referral(referral):
             kind = "referral"
         else:
             kind = "unknown"
-    form = kind in ("referral", "rfi")
+    form = kind in ("referral", "rfi", "police_notification")
     work = replace(work, automatic=automatic, kind=kind, referral=referral if form else None)
     if form and referral is not None:
-        what = "information request" if kind == "rfi" else "referral form"
+        what = {"rfi": "information request", "police_notification": "police notification"}.get(
+            kind, "referral form"
+        )
         why = f"{what}: {referral.recognised} fields, {len(referral.children)} child(ren)"
     else:
         why = "; ".join(automatic.reasons) if automatic.reasons else "no rule recognised it"
