@@ -13,7 +13,8 @@ from gateway.inbound.handlers import default_handlers
 from gateway.inbound.pipeline import KINDS, PROCESS_STEPS, StepContext, Work, run
 from gateway.inspection import _NoState, inspect_bytes
 
-SEEDS = [p.read_bytes() for p in sorted((Path(__file__).parent / "data" / "mail").glob("*.eml"))]
+DATA = Path(__file__).parent / "data"
+SEEDS = [p.read_bytes() for p in sorted(DATA.glob("*/*.eml"))]
 CONFIG = config("[limits]\nmax_mime_depth = 8\nmax_mime_parts = 50\n")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
