@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -25,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from gateway.addresses import AddressError, normalise_address
-from gateway.formats import parse_date, valid_nhs_number
+from gateway.formats import name_key, parse_date, valid_nhs_number
 from gateway.models import OpenCase
 
 COLUMNS = (
@@ -45,16 +44,6 @@ class ImportError_(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-def name_key(given: str | None, family: str | None) -> str:
-    """Case, accents, hyphens and word order do not matter: "Brontë-Smith, Zoë" matches
-    "zoe bronte smith"."""
-    text = f"{given or ''} {family or ''}"
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    words = re.findall(r"[a-z0-9]+", text.replace("'", ""))
-    return " ".join(sorted(words))
 
 
 @dataclass(frozen=True)

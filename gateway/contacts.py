@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.models import Contact, ReferenceCounter
+from gateway.formats import name_key
+from gateway.models import Contact, ContactChild, ReferenceCounter
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,51 @@ def allocate_reference(session: Session, year: int) -> str:
     return f"MASH-{year}-{counter.last:06d}"
 
 
+FUZZY_NAME = 90  # rapidfuzz token_sort_ratio on normalised names, same date of birth
+RE_REFERRAL = timedelta(days=365)
+
+
+def _children(draft: ContactDraft) -> list[tuple[str | None, str, str | None]]:
+    """(valid NHS number, name key, date of birth) for each child in the draft."""
+    out = []
+    for child in draft.referral.get("children") or []:
+        nhs = child.get("nhs_number") if child.get("nhs_number_valid") else None
+        out.append(
+            (
+                nhs,
+                name_key(child.get("given_name"), child.get("family_name")),
+                child.get("date_of_birth"),
+            )
+        )
+    return out
+
+
+def history(session: Session, draft: ContactDraft) -> list[Contact]:
+    """Earlier contacts about any of the draft's children, oldest first."""
+    found: dict[int, Contact] = {}
+    for nhs, key, dob in _children(draft):
+        ids: set[int] = set()
+        if nhs:
+            ids |= set(
+                session.execute(
+                    select(ContactChild.contact_id).where(ContactChild.nhs_number == nhs)
+                ).scalars()
+            )
+        if dob and key:
+            for contact_id, other in session.execute(
+                select(ContactChild.contact_id, ContactChild.name_key).where(
+                    ContactChild.date_of_birth == dob
+                )
+            ).all():
+                if fuzz.token_sort_ratio(key, other) >= FUZZY_NAME:
+                    ids.add(contact_id)
+        for contact_id in ids - found.keys():
+            contact = session.get(Contact, contact_id)
+            if contact is not None and contact.received_at <= draft.received_at:
+                found[contact_id] = contact
+    return sorted(found.values(), key=lambda c: c.received_at)
+
+
 def store(
     session: Session, draft: ContactDraft, now: datetime, message_id: int | None, local_year: int
 ) -> Contact:
@@ -64,8 +111,15 @@ def store(
         due_at=draft.due_at,
         daily_meeting=draft.daily_meeting,
     )
+    earlier = history(session, draft)
+    contact.linked = [c.reference for c in earlier]
+    contact.re_referral = any(draft.received_at - c.received_at <= RE_REFERRAL for c in earlier)
     session.add(contact)
     session.flush()
+    for nhs, key, dob in _children(draft):
+        session.add(
+            ContactChild(contact_id=contact.id, nhs_number=nhs, name_key=key, date_of_birth=dob)
+        )
     return contact
 
 
@@ -84,6 +138,8 @@ def summary(contact: Contact) -> dict[str, Any]:
         "immediate_risk": contact.immediate_risk,
         "due_at": contact.due_at.isoformat() if contact.due_at else None,
         "daily_meeting": contact.daily_meeting,
+        "linked": list(contact.linked or []),
+        "re_referral": contact.re_referral,
         "children": [
             {
                 key: child.get(key)

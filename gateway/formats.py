@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 _MONTHS = {
@@ -47,3 +48,13 @@ def valid_nhs_number(text: str) -> bool:
     if check == 11:
         check = 0
     return check != 10 and check == int(digits[9])
+
+
+def name_key(given: str | None, family: str | None) -> str:
+    """Case, accents, hyphens and word order do not matter: "Brontë-Smith, Zoë" matches
+    "zoe bronte smith"."""
+    text = f"{given or ''} {family or ''}"
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    words = re.findall(r"[a-z0-9]+", text.replace("'", ""))
+    return " ".join(sorted(words))

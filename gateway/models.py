@@ -189,6 +189,9 @@ class Contact(Base):
     due_at: Mapped[datetime | None]
     # Listed for the next Daily MASH Meeting (a police notification that came out of hours).
     daily_meeting: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Earlier contacts about the same child(ren), and whether one was within 12 months.
+    linked: Mapped[list[str]] = mapped_column(JSON, default=list)
+    re_referral: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ReferenceCounter(Base):
@@ -216,3 +219,15 @@ class OpenCase(Base):
     status: Mapped[str] = mapped_column(String(16))
     closed_on: Mapped[str | None] = mapped_column(String(10))
     imported_at: Mapped[datetime]
+
+
+class ContactChild(Base):
+    """One child of a contact, indexed for matching later contacts against the history."""
+
+    __tablename__ = "contact_children"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
+    name_key: Mapped[str] = mapped_column(String(400))
+    date_of_birth: Mapped[str | None] = mapped_column(String(10), index=True)

@@ -214,3 +214,47 @@ def test_police_notification_out_of_hours_goes_to_the_daily_meeting(
     assert [c.channel for c in contacts] == ["police notification"] * 2
     assert [c.source for c in contacts] == ["police", "police"]
     assert [c.daily_meeting for c in contacts] == [True, False]
+
+
+def test_history_links_earlier_contacts_and_flags_re_referrals(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    original = (REFERRALS / "plain-school.eml").read_bytes()
+    # The same child: no NHS number, family name first in capitals, a hyphen, an accent.
+    again = (
+        original.replace(b"Child's name: Amira Okafor", b"Child's name: OKAFOR, Am\xc3\xadra")
+        .replace(b"NHS number: 943 476 5919\n", b"")
+        .replace(b"ref-plain-1@", b"ref-2@")
+    )
+    other = (
+        original.replace(b"Amira Okafor", b"Amina Okoro")
+        .replace(b"ref-plain-1@", b"r3@")
+        .replace(b"NHS number: 943 476 5919\n", b"")
+    )
+    later = original.replace(b"ref-plain-1@", b"ref-4@")
+    arrivals = [
+        (original, datetime(2025, 1, 10, 10, 0, tzinfo=LONDON)),
+        (again, datetime(2026, 3, 3, 10, 0, tzinfo=LONDON)),  # 14 months on: linked only
+        (other, datetime(2026, 3, 4, 10, 0, tzinfo=LONDON)),  # another child
+        (later, datetime(2026, 5, 1, 10, 0, tzinfo=LONDON)),  # within 12 months of the 2nd
+    ]
+    for raw, arrived in arrivals:
+        dovecot.append("mash", raw, arrived=arrived)
+    daemon = Daemon(config, clock)
+    daemon.prepare()
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        rows = [
+            (c.reference, c.linked, c.re_referral)
+            for c in session.execute(select(Contact).order_by(Contact.received_at)).scalars()
+        ]
+    first, second, third, fourth = rows
+    assert first[1:] == ([], False)
+    assert second[1:] == ([first[0]], False)
+    assert third[1:] == ([], False)
+    assert fourth[1:] == ([first[0], second[0]], True)
