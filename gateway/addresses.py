@@ -62,15 +62,6 @@ def single_address(header_value: str | None) -> str | None:
         return None
 
 
-def matches_pattern(address: str, pattern: str) -> bool:
-    """Exact match against an address or a `*@domain` pattern (both normalised)."""
-    address = normalise_address(address)
-    if pattern.startswith("*@"):
-        return address.rpartition("@")[2] == normalise_domain(pattern[2:])
-    local, _, domain = pattern.rpartition("@")
-    return address == f"{local}@{normalise_domain(domain)}"
-
-
 def plus_address(base: str, tag: str) -> str:
     """`local+tag@domain` for VERP and reply tokens."""
     local, _, domain = normalise_address(base).rpartition("@")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from gateway.inbound.decode import content_type, header, headers
+from gateway.inbound.decode import content_type, headers
 from gateway.outbound.verp import parse_verp
 
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
@@ -124,7 +124,3 @@ def _part_text(part: Message) -> str:
     except Exception:  # noqa: BLE001
         return ""
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
-
-
-def subject_of(message: Message) -> str:
-    return header(message, "Subject") or ""
