@@ -251,17 +251,20 @@ class Processor:
             ledger.append(session, now, _with_message(event, message.id, self.owner))
         if decision.state == "quarantined":
             log.warning("message %s quarantined: %s", message.id, decision.quarantine_reason)
-            ledger.append(
-                session,
-                now,
-                ledger.Event(
-                    action="message-quarantined",
-                    actor=self.owner,
-                    detail={"message": message.id, "reason": decision.quarantine_reason},
-                ),
-            )
+            self._record_quarantine(session, message, now)
         else:
             log.info("message %s processed as %s", message.id, decision.kind)
+
+    def _record_quarantine(self, session: Session, message: Message, now: datetime) -> None:
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="message-quarantined",
+                actor=self.owner,
+                detail={"message": message.id, "reason": message.quarantine_reason},
+            ),
+        )
 
     def _record_failure(
         self,
@@ -295,15 +298,7 @@ class Processor:
         )
         message.processed_at = now
         message.next_attempt_at = None
-        ledger.append(
-            session,
-            now,
-            ledger.Event(
-                action="message-quarantined",
-                actor=self.owner,
-                detail={"message": message.id, "reason": message.quarantine_reason},
-            ),
-        )
+        self._record_quarantine(session, message, now)
         log.error(
             "message %s quarantined after %s failures in %s: %s",
             message.id,
