@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -9,10 +11,12 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from forms import DOCX_MIME, docx_form, pdf_form, with_attachment
 from helpers import config
 
 from gateway.formats import parse_date, valid_nhs_number
-from gateway.inbound.referral import parse_referral
+from gateway.inbound.attached_forms import MAX_EXPANDED_BYTES, _field_label
+from gateway.inbound.referral import field_key, parse_referral
 from gateway.inspection import inspect_bytes
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
@@ -146,3 +150,79 @@ def test_inspect_tells_an_information_request_from_a_referral() -> None:
     assert rfi["referral"]["children"][0]["given_name"] == "Kai"
     referral = inspect_bytes((REFERRALS / "plain-school.eml").read_bytes(), config(), NOW)
     assert referral["kind"] == "referral"
+
+
+def _from_bytes(raw: bytes):  # type: ignore[no-untyped-def]
+    message = message_from_bytes(raw, policy=default)
+    assert isinstance(message, EmailMessage)
+    return parse_referral(message)
+
+
+def _assert_hana_form(referral) -> None:  # type: ignore[no-untyped-def]
+    (child,) = referral.children
+    assert (child.given_name, child.family_name) == ("Kofi", "Mensah")
+    assert child.date_of_birth == "2025-02-14" and child.nhs_number_valid is True
+    assert referral.referrer.agency == "Homerton Healthcare NHS Trust"
+    assert referral.categories == ["neglect", "parental substance misuse"]
+    assert referral.immediate_risk is False and referral.parents_aware is True
+    assert referral.missing == []
+
+
+def test_word_form_attached_parses_completely() -> None:
+    raw = with_attachment(docx_form(), "referral.docx", DOCX_MIME, subject="Referral")
+    referral = _from_bytes(raw)
+    _assert_hana_form(referral)
+    assert referral.form == "referral.docx"
+
+
+def test_pdf_form_fields_parse_completely() -> None:
+    raw = with_attachment(pdf_form(), "referral.pdf", "application/pdf", subject="Referral")
+    referral = _from_bytes(raw)
+    _assert_hana_form(referral)
+    assert referral.form == "referral.pdf"
+
+
+def test_pdf_field_names_serve_as_labels_without_tooltips() -> None:
+    assert field_key("child_dob".replace("_", " "))[0] == "date_of_birth"
+    assert _field_label("form1[0].ReferrerName[0]") == "Referrer Name"
+    assert field_key(_field_label("referrer_name"))[0] == "referrer_name"
+
+
+def test_damaged_and_oversized_attachments_are_reasons_not_crashes() -> None:
+    broken = with_attachment(b"PK\x03\x04 not really a zip", "form.docx", DOCX_MIME, subject="x")
+    referral = _from_bytes(broken)
+    assert referral.attachment_problems == ["form.docx: unreadable docx: BadZipFile"]
+    # A zip that claims to expand past the cap is refused before python-docx opens it.
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * (MAX_EXPANDED_BYTES + 1))
+    referral = _from_bytes(with_attachment(bomb.getvalue(), "bomb.docx", DOCX_MIME, subject="x"))
+    assert referral.attachment_problems == ["bomb.docx: unreadable docx: FormTooLarge"]
+    pdf = _from_bytes(with_attachment(b"%PDF-1.7 garbage", "f.pdf", "application/pdf", subject="x"))
+    assert pdf.attachment_problems and pdf.attachment_problems[0].startswith("f.pdf: unreadable")
+
+
+def test_a_referral_forwarded_by_a_colleague() -> None:
+    referral = parsed("forwarded-quoted.eml")
+    assert referral.forwarded is True
+    (child,) = referral.children
+    assert (child.given_name, child.family_name) == ("Tomasz", "Nowak")
+    assert child.date_of_birth == "2016-10-09"
+    assert referral.referrer.name == "Kim Mentor"
+    assert referral.concern == (
+        "Tomasz has come to school hungry every day this week\nand says there is no food at home."
+    )
+    assert referral.missing == []
+
+
+def test_a_referral_forwarded_as_an_attached_message() -> None:
+    inner = message_from_bytes((REFERRALS / "plain-school.eml").read_bytes(), policy=default)
+    outer = EmailMessage()
+    outer["From"] = "Priya Head <priya.head@stjohns-school.example>"
+    outer["To"] = "mash@hackney.example"
+    outer["Subject"] = "referral from Sam, see attached"
+    outer.set_content("Sam sent this to me; passing it on.\n")
+    outer.add_attachment(inner)
+    referral = _from_bytes(outer.as_bytes())
+    assert referral.forwarded is True
+    assert referral.children[0].given_name == "Amira" and referral.missing == []

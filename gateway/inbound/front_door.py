@@ -101,6 +101,14 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         else None
     )
     raw = work.raw
+    # A colleague's forward: they are acknowledged (they sent it), the form's referrer recorded.
+    on_behalf_of = (
+        referral.referrer.name
+        if referral.forwarded
+        and referral.referrer.name
+        and (referral.referrer.email or "").strip().lower() != (sender or "")
+        else None
+    )
 
     def mails(reference: str) -> tuple[OutgoingMail, ...]:
         out: list[OutgoingMail] = []
@@ -116,6 +124,7 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                         "due_by": due_by,
                         "opens": config.hours.open.strftime("%H:%M"),
                         "closes": config.hours.close.strftime("%H:%M"),
+                        "on_behalf_of": on_behalf_of,
                     },
                     recipients=(sender,),
                     purpose="information request acknowledgement"

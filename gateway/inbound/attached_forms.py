@@ -1,0 +1,139 @@
+"""Referral forms sent as attachments: Word (.docx) tables and lines, PDF form fields.
+
+Pure: bytes in, (label, value) pairs out. Attachments are hostile input: a .docx is a zip, so
+its expanded size is checked before python-docx opens it, and any failure in either library
+becomes a reason, never an exception out of the pipeline.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from dataclasses import dataclass
+from email.message import Message
+
+log = logging.getLogger(__name__)
+
+# A filled-in form is tens of kilobytes; these caps leave room for embedded photos.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_EXPANDED_BYTES = 50 * 1024 * 1024
+MAX_PDF_PAGES = 50
+
+DOCX_TYPES = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+PDF_TYPES = {"application/pdf", "application/x-pdf"}
+
+
+@dataclass(frozen=True)
+class AttachedForm:
+    filename: str
+    text: str = ""  # free paragraphs, for the `Label: value` line reader
+    pairs: tuple[tuple[str, str], ...] = ()  # table rows or form fields
+    problem: str | None = None
+
+
+def _kind(part: Message) -> str | None:
+    filename = (part.get_filename() or "").lower()
+    ctype = part.get_content_type()
+    if ctype in DOCX_TYPES or filename.endswith(".docx"):
+        return "docx"
+    if ctype in PDF_TYPES or filename.endswith(".pdf"):
+        return "pdf"
+    return None
+
+
+def attached_forms(message: Message) -> list[AttachedForm]:
+    """Every .docx or PDF attachment read as form pairs (possibly none, with the reason)."""
+    forms: list[AttachedForm] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        kind = _kind(part)
+        if kind is None:
+            continue
+        filename = part.get_filename() or f"attachment.{kind}"
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or not payload:
+            forms.append(AttachedForm(filename, problem="empty attachment"))
+            continue
+        if len(payload) > MAX_ATTACHMENT_BYTES:
+            forms.append(AttachedForm(filename, problem=f"over {MAX_ATTACHMENT_BYTES} bytes"))
+            continue
+        try:
+            text, pairs = docx_form(payload) if kind == "docx" else ("", pdf_pairs(payload))
+        except Exception as exc:  # noqa: BLE001 - both libraries raise many kinds on bad files
+            log.info("attached %s form unreadable: %s", kind, type(exc).__name__)
+            problem = f"unreadable {kind}: {type(exc).__name__}"
+            forms.append(AttachedForm(filename, problem=problem))
+            continue
+        forms.append(AttachedForm(filename, text, tuple(pairs)))
+    return forms
+
+
+class FormTooLarge(ValueError):
+    pass
+
+
+def docx_form(data: bytes) -> tuple[str, list[tuple[str, str]]]:
+    """(the paragraphs' text, label/value pairs from the tables' rows)."""
+    from docx import Document  # imported here: most mail has no Word attachment
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        expanded = sum(info.file_size for info in archive.infolist())
+        if expanded > MAX_EXPANDED_BYTES:
+            raise FormTooLarge(f"expands to {expanded} bytes")
+    document = Document(io.BytesIO(data))
+    pairs: list[tuple[str, str]] = []
+    text = "\n".join(paragraph.text for paragraph in document.paragraphs)
+    for table in document.tables:
+        for row in table.rows:
+            cells = _distinct_cells(row.cells)
+            # Forms lay out one or two label/value pairs per row.
+            for index in range(0, len(cells) - 1, 2):
+                label, value = cells[index].strip(), cells[index + 1].strip()
+                if label:
+                    pairs.append((label, value))
+    return text, pairs
+
+
+def _distinct_cells(cells: list) -> list[str]:  # type: ignore[type-arg]
+    # Merged cells repeat the same object for each grid column they span.
+    seen: list[object] = []
+    texts: list[str] = []
+    for cell in cells:
+        if any(cell._tc is other for other in seen):
+            continue
+        seen.append(cell._tc)
+        texts.append(cell.text)
+    return texts
+
+
+def pdf_pairs(data: bytes) -> list[tuple[str, str]]:
+    """AcroForm fields as (label, value): the field's tooltip if it has one, else its name."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if len(reader.pages) > MAX_PDF_PAGES:
+        raise FormTooLarge(f"{len(reader.pages)} pages")
+    fields = reader.get_fields() or {}
+    pairs: list[tuple[str, str]] = []
+    for name, spec in fields.items():
+        value = spec.get("/V")
+        if value is None:
+            continue
+        text = str(value).strip()
+        if text.startswith("/"):  # checkbox and radio states are names: /Yes, /Off
+            text = {"/Off": "No"}.get(text, text[1:])
+        label = str(spec.get("/TU") or _field_label(name))
+        pairs.append((label, text))
+    return pairs
+
+
+def _field_label(name: str) -> str:
+    # Field names are identifiers: "child_dob", "ReferrerName", "form1[0].concern[0]".
+    name = re.sub(r"\[\d+\]", "", name).rsplit(".", 1)[-1]
+    name = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)
+    return re.sub(r"[_\-]+", " ", name).strip()
