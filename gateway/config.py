@@ -317,6 +317,19 @@ class FrontDoorSection(_Section):
     )
 
 
+class DigestSection(_Section):
+    """The managers' digest of what needs attention."""
+
+    times: Annotated[
+        tuple[Annotated[time, BeforeValidator(_clock_time)], ...],
+        BeforeValidator(_tuple),
+    ] = (time(9, 0), time(13, 0), time(16, 0))
+    # Only on working days ([hours] days, bank holidays and closures excluded).
+    working_days_only: StrictBool = True
+    # An information request is listed once its reply is due within this many working days.
+    rfi_due_within_days: StrictInt = Field(default=2, ge=0, le=30)
+
+
 class ManagerSection(_Section):
     name: StrictStr
     address: EmailAddress
@@ -330,6 +343,7 @@ class Config(_Section):
     limits: Limits = Limits()
     hours: HoursSection = HoursSection()
     front_door: FrontDoorSection = FrontDoorSection()
+    digest: DigestSection = DigestSection()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()

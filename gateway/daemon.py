@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
+from gateway.digest import send_digest
 from gateway.inbound.handlers import default_handlers
 from gateway.inbound.imap import Connector, MailboxWatcher, connect_imap
 from gateway.inbound.pipeline import Handler
@@ -109,6 +110,7 @@ class Daemon:
 
     def run_jobs(self) -> None:
         alert_failing_mailboxes(self.db, self.config, self.clock, self.letters)
+        send_digest(self.db, self.config, self.clock, self.letters)
 
     # --- --once ----------------------------------------------------------------------------
     def run_once(self) -> OnceReport:

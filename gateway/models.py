@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -231,3 +232,18 @@ class ContactChild(Base):
     nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
     name_key: Mapped[str] = mapped_column(String(400))
     date_of_birth: Mapped[str | None] = mapped_column(String(10), index=True)
+
+
+class DigestRun(Base):
+    """A digest slot taken: the unique (kind, slot) row is what stops a second send."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    slot_at: Mapped[datetime]
+    ran_at: Mapped[datetime]
+    items: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("kind", "slot_at", name="uq_digest_runs_slot"),)

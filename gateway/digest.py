@@ -1,0 +1,185 @@
+"""The managers' digest: what needs a person's attention, at set times on working days.
+
+Each configured time is a slot; the (kind, slot) row in `digest_runs` is taken in the same
+transaction that queues the mail, so two instances, or a sweep run twice, send it once. Only
+the latest slot counts: slots missed while the gateway was down collapse into one digest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway import ledger
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.db import Database
+from gateway.durations import format_duration
+from gateway.models import AuditEvent, Contact, DigestRun, Message
+from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.outbound.outbox import enqueue
+from gateway.timescales import BusinessCalendar
+
+log = logging.getLogger(__name__)
+
+SLOT_LOOKBACK_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+def latest_slot(now: datetime, config: Config, calendar: BusinessCalendar) -> datetime | None:
+    """The newest configured digest time at or before NOW (on a working day if so set)."""
+    local_now = calendar.local(now)
+    for days_back in range(SLOT_LOOKBACK_DAYS):
+        day = local_now.date() - timedelta(days=days_back)
+        if config.digest.working_days_only and not calendar.is_working_day(day):
+            continue
+        for at in sorted(config.digest.times, reverse=True):
+            slot = datetime.combine(day, at, tzinfo=calendar.zone)
+            if slot <= local_now:
+                return slot
+    return None
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    return format_duration(max(now - then, timedelta(0)))
+
+
+def gather(
+    session: Session, config: Config, calendar: BusinessCalendar, now: datetime
+) -> list[Section]:
+    """The digest's non-empty sections. References only: the detail is in `contacts show`."""
+    sections: list[Section] = []
+
+    incomplete = session.execute(
+        select(Contact)
+        .where(Contact.incomplete.is_(True), Contact.status == "open")
+        .order_by(Contact.received_at)
+    ).scalars()
+    lines = [
+        f"{c.reference} (received {_ago(now, c.received_at)} ago): missing {', '.join(c.missing)}"
+        for c in incomplete
+    ]
+    if lines:
+        sections.append(Section("Incomplete referrals", lines))
+
+    horizon = calendar.add_working_days(now, config.digest.rfi_due_within_days)
+    rfis = session.execute(
+        select(Contact)
+        .where(
+            Contact.channel == "rfi",
+            Contact.status == "open",
+            Contact.due_at.is_not(None),
+            Contact.due_at <= horizon,
+        )
+        .order_by(Contact.due_at)
+    ).scalars()
+    lines = []
+    for rfi in rfis:
+        assert rfi.due_at is not None
+        due = calendar.local(rfi.due_at).strftime("%a %d %b %H:%M")
+        if rfi.due_at <= now:
+            lines.append(f"{rfi.reference}: OVERDUE by {_ago(now, rfi.due_at)} (was due {due})")
+        else:
+            lines.append(f"{rfi.reference}: reply due {due}")
+    if lines:
+        sections.append(Section("Information requests due", lines))
+
+    previous = session.execute(
+        select(DigestRun.ran_at)
+        .where(DigestRun.kind == "managers")
+        .order_by(DigestRun.ran_at.desc())
+        .limit(1)
+    ).scalar()
+    replies = select(AuditEvent.subject_ref, AuditEvent.at).where(
+        AuditEvent.action == "correspondence"
+    )
+    if previous is not None:
+        replies = replies.where(AuditEvent.at > previous)
+    lines = [
+        f"{reference}: a message arrived {_ago(now, at)} ago"
+        for reference, at in session.execute(replies.order_by(AuditEvent.id)).all()
+    ]
+    if lines:
+        sections.append(Section("New correspondence on contacts", lines))
+
+    quarantined = session.execute(
+        select(Message.id, Message.quarantine_reason, Message.received_at)
+        .where(Message.state == "quarantined")
+        .order_by(Message.id)
+    ).all()
+    lines = [
+        f"message {mid}: {reason} (received {_ago(now, received)} ago)"
+        for mid, reason, received in quarantined
+    ]
+    if lines:
+        sections.append(Section("Quarantined messages waiting for a person", lines))
+    return sections
+
+
+def send_digest(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
+    """Queue the current slot's digest if no instance has yet. The item count, or None."""
+    if not config.manager:
+        return None
+    now = clock.now()
+    calendar = BusinessCalendar.from_config(config)
+    slot = latest_slot(now, config, calendar)
+    if slot is None:
+        return None
+    try:
+        with db.transaction() as session:
+            taken = session.execute(
+                select(DigestRun.id).where(DigestRun.kind == "managers", DigestRun.slot_at == slot)
+            ).first()
+            if taken is not None:
+                return None
+            sections = gather(session, config, calendar, now)
+            items = sum(len(s.lines) for s in sections)
+            session.add(
+                DigestRun(
+                    kind="managers",
+                    slot_at=slot,
+                    ran_at=now,
+                    items=items,
+                    owner=config.gateway.instance,
+                )
+            )
+            session.flush()  # a concurrent instance's row makes this raise, before any mail
+            if items == 0:
+                return 0
+            mail = OutgoingMail(
+                template="digest",
+                values={
+                    "slot": slot.strftime("%A %d %B %Y %H:%M"),
+                    "sections": [{"title": s.title, "lines": s.lines} for s in sections],
+                    "items": items,
+                },
+                recipients=config.manager_addresses,
+                purpose="managers' digest",
+            )
+            enqueue(session, config, letters, mail, now)
+            ledger.append(
+                session,
+                now,
+                ledger.Event(
+                    action="digest",
+                    detail={
+                        "slot": slot.isoformat(),
+                        "items": items,
+                        "sections": {s.title: len(s.lines) for s in sections},
+                    },
+                ),
+            )
+            log.info("managers' digest for %s queued: %d item(s)", slot.isoformat(), items)
+            return items
+    except IntegrityError:
+        return None  # another instance took this slot first

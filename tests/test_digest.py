@@ -1,0 +1,128 @@
+"""The managers' digest: the right items, at the right slots, once, and never empty."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+from helpers import config
+from sqlalchemy import select
+
+from gateway.clock import FrozenClock
+from gateway.contacts import ContactDraft, store
+from gateway.db import Database
+from gateway.digest import latest_slot, send_digest
+from gateway.models import DigestRun, Message, OutboxRow
+from gateway.outbound.compose import Letters
+from gateway.timescales import BusinessCalendar
+
+MONDAY_0830 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)  # London is on GMT in early March
+
+
+def _db(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'digest.db'}")
+    db.upgrade()
+    return db
+
+
+def _contact(db: Database, at: datetime, **kw) -> str:  # type: ignore[no-untyped-def]
+    draft = ContactDraft(
+        received_at=at,
+        channel=kw.pop("channel", "email"),
+        source="school",
+        referral={"children": []},
+        missing=kw.pop("missing", ()),
+        out_of_hours=False,
+        immediate_risk=False,
+        reply_address="someone@example.org",
+        **kw,
+    )
+    with db.transaction() as session:
+        return store(session, draft, at, None, at.year).reference
+
+
+def _digests(db: Database) -> list[OutboxRow]:
+    with db.transaction() as session:
+        rows = session.execute(select(OutboxRow).where(OutboxRow.purpose == "managers' digest"))
+        return list(rows.scalars())
+
+
+def _text(raw: bytes) -> str:
+    message = message_from_bytes(raw, policy=default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None
+    return f"{message['To']}\n{body.get_content()}"
+
+
+def test_slots_are_working_day_times_and_missed_ones_collapse() -> None:
+    cfg = config()
+    calendar = BusinessCalendar.from_config(cfg)
+    assert latest_slot(MONDAY_0830, cfg, calendar) == datetime(
+        2026, 2, 27, 16, 0, tzinfo=calendar.zone
+    )  # Friday 16:00: the weekend has no slots
+    at_1300 = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    assert latest_slot(at_1300, cfg, calendar) == at_1300
+    # Good Friday and Easter Monday 2026 are bank holidays.
+    easter_monday = datetime(2026, 4, 6, 17, 0, tzinfo=UTC)
+    assert latest_slot(easter_monday, cfg, calendar) == datetime(
+        2026, 4, 2, 16, 0, tzinfo=calendar.zone
+    )
+    assert latest_slot(MONDAY_0830, config("[digest]\ntimes = []\n"), calendar) is None
+
+
+def test_digest_lists_incomplete_referrals_rfis_due_and_quarantine_once(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    cfg = config()
+    letters = Letters()
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC))
+    incomplete = _contact(db, clock.now() - timedelta(hours=20), missing=("address", "consent"))
+    _contact(db, clock.now() - timedelta(hours=19))  # complete: not listed
+    calendar = BusinessCalendar.from_config(cfg)
+    overdue = _contact(db, clock.now(), channel="rfi", due_at=clock.now() - timedelta(hours=3))
+    soon = _contact(
+        db, clock.now(), channel="rfi", due_at=calendar.add_working_days(clock.now(), 2)
+    )
+    _contact(db, clock.now(), channel="rfi", due_at=calendar.add_working_days(clock.now(), 5))
+    with db.transaction() as session:
+        session.add(
+            Message(
+                sha256="0" * 64,
+                raw=b"x",
+                size=1,
+                channel="imap",
+                received_at=clock.now(),
+                ingested_at=clock.now(),
+                state="quarantined",
+                quarantine_reason="unhandled-kind",
+            )
+        )
+
+    assert send_digest(db, cfg, clock, letters) == 4
+    assert send_digest(db, cfg, clock, letters) is None  # the slot is taken
+    (row,) = _digests(db)
+    text = _text(row.raw)
+    assert "Incomplete referrals (1)" in text and f"{incomplete} " in text
+    assert "missing address, consent" in text
+    assert f"{overdue}: OVERDUE by 3 hours" in text and f"{soon}: reply due" in text
+    assert "message 1: unhandled-kind" in text
+    assert row.recipients == ["duty.manager@hackney.example"]
+
+    # The next slot sends again, once.
+    clock.set(datetime(2026, 3, 2, 13, 5, tzinfo=UTC))
+    assert send_digest(db, cfg, clock, letters) == 4
+    assert send_digest(db, cfg, clock, letters) is None
+    assert len(_digests(db)) == 2
+
+
+def test_an_empty_digest_is_not_sent_but_its_slot_is_used(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 1, tzinfo=UTC))
+    assert send_digest(db, config(), clock, Letters()) == 0
+    assert _digests(db) == []
+    with db.transaction() as session:
+        (run,) = session.execute(select(DigestRun)).scalars()
+        assert run.items == 0 and run.kind == "managers"
