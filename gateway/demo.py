@@ -28,8 +28,14 @@ from gateway.outbound.outbox import enqueue
 from gateway.status import status
 
 DOMAIN = "hackney.example"
-USERS = {"mash": "demo-mash", "police": "demo-police", "manager": "demo-manager"}
+USERS = {
+    "mash": "demo-mash",
+    "police": "demo-police",
+    "manager": "demo-manager",
+    "neighbour": "demo-neighbour",
+}
 ADDRESSES = {
+    "worried.neighbour@mail.example": "neighbour",
     f"mash@{DOMAIN}": "mash",
     f"police-mash@{DOMAIN}": "police",
     f"duty.manager@{DOMAIN}": "manager",

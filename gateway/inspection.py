@@ -36,6 +36,9 @@ class _NoState:
     ) -> CaseMatch | None:
         return None
 
+    def contact_exists(self, reference: str) -> bool:
+        return False
+
 
 def inspect_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
     ctx = StepContext(config=config, now=now, lookup=_NoState())

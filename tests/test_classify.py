@@ -21,7 +21,8 @@ EXPECTED = {
     "read-receipt.eml": ("auto_reply", True, None),
     "list-newsletter.eml": ("auto_reply", True, None),
     "our-own-loop.eml": ("auto_reply", True, None),
-    "person-plain.eml": ("unknown", False, None),
+    # A worried person in their own words is a (free-text, incomplete) referral.
+    "person-plain.eml": ("referral", False, None),
     "auto-submitted-no.eml": ("unknown", False, None),
     "garbage.eml": ("unknown", False, "malformed"),
     "empty.eml": ("unknown", False, "malformed"),

@@ -62,7 +62,7 @@ def test_inspect_many_files_including_broken(tmp_path: Path) -> None:
 def test_inspect_text_output(tmp_path: Path) -> None:
     done = gateway("inspect", str(MAIL / "person-plain.eml"), cwd=tmp_path)
     assert done.returncode == 0
-    assert "person-plain.eml: unknown" in done.stdout
+    assert "person-plain.eml: referral" in done.stdout
 
 
 def test_status_and_quarantine_commands(

@@ -12,6 +12,8 @@ from email.policy import default
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from forms import DOCX_MIME, docx_form, with_attachment
+from helpers import plain_message
 from sqlalchemy import select
 
 from gateway.clock import FrozenClock
@@ -19,7 +21,7 @@ from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import Received, RecordingSmtp
-from gateway.models import Contact
+from gateway.models import AuditEvent, Contact
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 MAIL = Path(__file__).parent / "data" / "mail"
@@ -258,3 +260,66 @@ def test_history_links_earlier_contacts_and_flags_re_referrals(
     assert second[1:] == ([first[0]], False)
     assert third[1:] == ([], False)
     assert fourth[1:] == ([first[0], second[0]], True)
+
+
+def test_attached_word_form_forwarded_referral_and_a_reply_about_a_contact(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    tuesday = datetime(2026, 3, 3, 10, 30, tzinfo=LONDON)
+    word = with_attachment(docx_form(), "referral.docx", DOCX_MIME, subject="Referral")
+    dovecot.append("mash", word, arrived=tuesday)
+    _run(dovecot, config, clock, [("forwarded-quoted.eml", tuesday)])
+    acks = {m.recipients: _text(m) for m in smtp_sink.messages}
+    assert set(acks) == {
+        ("hana.visitor@nhs.example",),
+        ("priya.head@stjohns-school.example",),  # the colleague who forwarded it
+    }
+    assert "recorded them as the referrer" in acks[("priya.head@stjohns-school.example",)]
+    assert "MASH-2026-000001" in acks[("hana.visitor@nhs.example",)]
+
+    # The health visitor answers the acknowledgement: filed on the contact, not a new one.
+    ack = next(m for m in smtp_sink.messages if m.recipients == ("hana.visitor@nhs.example",))
+    our_id = str(message_from_bytes(ack.data, policy=default)["Message-ID"])
+    reply = plain_message(
+        90,
+        sender="hana.visitor@nhs.example",
+        subject="Re: MASH referral received",
+        body="The family moved last week; new address to follow.\n",
+        headers={"In-Reply-To": our_id},
+    )
+    # A member of the public writing in their own words, no form at all.
+    worried = plain_message(
+        91,
+        sender="Pat Neighbour <pat@example.org>",
+        subject="worried about the little boy next door",
+        body="I keep hearing a child screaming at night and he is often left alone.\n",
+    )
+    daemon = _run_raw(dovecot, config, clock, [reply, worried])
+    with daemon.db.transaction() as session:
+        contacts = session.execute(select(Contact).order_by(Contact.id)).scalars().all()
+        assert [c.reference for c in contacts] == [f"MASH-2026-00000{n}" for n in (1, 2, 3)]
+        free = contacts[2]
+        assert free.incomplete and free.source == "individual"
+        assert "child name" in free.missing and "concern" not in free.missing
+        assert free.referral["form"] == "free text"
+        assert free.referral["referrer"]["name"] == "Pat Neighbour"
+        (event,) = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "correspondence")
+        ).scalars()
+        assert event.subject_ref == "MASH-2026-000001"
+    assert len(smtp_sink.messages) == 3  # the public referral's ack; none for the reply
+    assert smtp_sink.messages[-1].recipients == ("pat@example.org",)
+
+
+def _run_raw(dovecot: Dovecot, config: Config, clock: FrozenClock, messages: list[bytes]) -> Daemon:
+    for raw in messages:
+        dovecot.append("mash", raw)
+    daemon = Daemon(config, clock)
+    daemon.prepare()
+    assert daemon.run_once().mailbox_errors == {}
+    return daemon

@@ -29,6 +29,6 @@ def test_first_readme_command_runs_to_a_clean_finish() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "summary:" in done.stdout
-    assert "messages ingested 5, processed 3, quarantined 2, pending 0" in done.stdout
-    assert "outbox sent 2, bounced 1, failed 0, pending 0" in done.stdout
+    assert "messages ingested 5, processed 4, quarantined 1, pending 0" in done.stdout
+    assert "outbox sent 3, bounced 1, failed 0, pending 0" in done.stdout
     assert "alerts in the duty manager's mailbox: 1" in done.stdout

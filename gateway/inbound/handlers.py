@@ -103,6 +103,17 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
     )
 
 
+def handle_correspondence(work: Work, ctx: StepContext) -> Decision:
+    """A reply about an existing contact (missing details, a question): filed on the contact
+    for the managers' digest, never acknowledged, never a new contact."""
+    assert work.reference is not None
+    return Decision(
+        state="processed",
+        kind="correspondence",
+        events=(Event(action="correspondence", subject_ref=work.reference),),
+    )
+
+
 def default_handlers() -> dict[str, Handler]:
     """Kinds with a handler; every other kind is quarantined for a person."""
     return {
@@ -111,4 +122,5 @@ def default_handlers() -> dict[str, Handler]:
         "referral": handle_referral,
         "rfi": handle_referral,
         "police_notification": handle_referral,
+        "correspondence": handle_correspondence,
     }

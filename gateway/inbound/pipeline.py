@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from email.message import Message
 from typing import Literal, Protocol
 
 from gateway.cases import CaseMatch
 from gateway.config import Config
 from gateway.contacts import ContactDraft
 from gateway.inbound.automatic import Automatic, detect
-from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode
+from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode, header
 from gateway.inbound.referral import (
+    REFERENCE,
     Referral,
+    free_text_referral,
     is_information_request,
     is_police_notification,
     looks_like_referral,
@@ -28,6 +32,7 @@ KINDS = (
     "check_reply",
     "police_notification",
     "rfi",
+    "correspondence",
     "manager_command",
     "bounce",
     "auto_reply",
@@ -58,6 +63,7 @@ class Lookup(Protocol):
         date_of_birth: str | None,
         today: date,
     ) -> CaseMatch | None: ...
+    def contact_exists(self, reference: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class Work:
     automatic: Automatic | None = None
     kind: str | None = None
     referral: Referral | None = None
+    # The contact a message is about, when it answers or quotes one of ours.
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,20 @@ Step = Callable[[Work, "StepContext"], Outcome]
 Handler = Callable[[Work, "StepContext"], Decision]
 
 
+def about_contact(message: Message, lookup: Lookup) -> str | None:
+    """The reference of an existing contact this message answers: a reply to our mail, or the
+    reference quoted in its subject."""
+    for name in ("In-Reply-To", "References"):
+        for message_id in re.findall(r"<[^<>\s]+>", header(message, name) or ""):
+            row = lookup.outbox_by_message_id(message_id)
+            if row is not None and row.subject_ref is not None:
+                return row.subject_ref
+    for reference in REFERENCE.findall(header(message, "Subject") or ""):
+        if lookup.contact_exists(reference):
+            return str(reference)
+    return None
+
+
 def quarantine(work: Work, reason: str, detail: str) -> Decision:
     automatic = work.automatic.automatic if work.automatic else False
     return Decision(
@@ -159,7 +181,8 @@ def step_decode(work: Work, ctx: StepContext) -> Outcome:
 
 def step_classify(work: Work, ctx: StepContext) -> Outcome:
     assert work.decoded is not None
-    automatic = detect(work.decoded.message, ctx.config.gateway.instance)
+    message = work.decoded.message
+    automatic = detect(message, ctx.config.gateway.instance)
     referral = None
     if automatic.bounce:
         kind = "bounce"
@@ -173,15 +196,22 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
             kind = "rfi"
         elif looks_like_referral(referral):
             kind = "referral"
+        elif (reference := about_contact(message, ctx.lookup)) is not None:
+            kind = "correspondence"
+            work = replace(work, reference=reference)
+        elif (free := free_text_referral(message)) is not None:
+            kind, referral = "referral", free
         else:
             kind = "unknown"
     form = kind in ("referral", "rfi", "police_notification")
     work = replace(work, automatic=automatic, kind=kind, referral=referral if form else None)
     if form and referral is not None:
         what = {"rfi": "information request", "police_notification": "police notification"}.get(
-            kind, "referral form"
+            kind, "referral form" if referral.form != "free text" else "free-text referral"
         )
         why = f"{what}: {referral.recognised} fields, {len(referral.children)} child(ren)"
+    elif kind == "correspondence":
+        why = f"about contact {work.reference}"
     else:
         why = "; ".join(automatic.reasons) if automatic.reasons else "no rule recognised it"
     return Continue(work, f"{kind} ({why})")

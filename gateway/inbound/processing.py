@@ -25,7 +25,7 @@ from gateway.inbound.pipeline import (
     Work,
     run,
 )
-from gateway.models import Message, OutboxRow
+from gateway.models import Contact, Message, OutboxRow
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
 from gateway.retry import backoff
@@ -75,6 +75,12 @@ class DbLookup:
             select(OutboxRow).where(OutboxRow.header_message_id == header_message_id)
         ).scalar_one_or_none()
         return self._info(row)
+
+    def contact_exists(self, reference: str) -> bool:
+        found = self.session.execute(
+            select(Contact.id).where(Contact.reference == reference)
+        ).first()
+        return found is not None
 
 
 class Processor:

@@ -10,10 +10,13 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage, Message
+from email.utils import parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
+from gateway.addresses import single_address
 from gateway.formats import parse_date, valid_nhs_number
+from gateway.inbound.attached_forms import attached_forms
 
 CHILD_FIELDS = {
     "child_name": (
@@ -200,9 +203,12 @@ def field_key(label: str) -> tuple[str | None, int | None]:
         number = int(numbered.group(1))
     norm = _norm_label(label)
     key = _ALIASES.get(norm)
-    if key is None and number is not None:
+    if key is None and re.match(r"^(child|young person)\s+", norm):
+        # "Child 2 DOB", "child dob" (a PDF field name): the child's own field.
         stripped = re.sub(r"^(child|young person)\s+", "", norm)
-        key = _ALIASES.get(stripped) or _ALIASES.get(f"child's {stripped}")
+        key = _ALIASES.get(f"child's {stripped}") or (
+            _ALIASES.get(stripped) if number is not None else None
+        )
     return key, number
 
 
@@ -255,6 +261,9 @@ class Referral:
     child_views: str | None = None
     household: str | None = None
     missing: list[str] = field(default_factory=list)
+    form: str = "body"  # or the attached form's file name
+    forwarded: bool = False
+    attachment_problems: list[str] = field(default_factory=list)
     recognised: int = 0
 
     def as_json(self) -> dict[str, Any]:
@@ -294,14 +303,26 @@ class _Table(HTMLParser):
             self._cell.append(data)
 
 
+_QUOTE = re.compile(r"^(?:[ \t]*>)+[ \t]?")
+
+
 def labelled_pairs(text: str) -> list[tuple[str, str]]:
-    """`Label: value` lines; unlabelled lines continue the previous value (narratives)."""
+    """`Label: value` lines; unlabelled lines continue the previous value (narratives).
+
+    A form quoted with `>` (a colleague's forward) is read at its own depth: a continuation line
+    joins a value only from the same depth, so a reply quoted below a narrative stays out of it.
+    """
     pairs: list[tuple[str, str]] = []
-    for line in text.splitlines():
+    depth_of_last = 0
+    for raw_line in text.splitlines():
+        quote = _QUOTE.match(raw_line)
+        depth = quote.group(0).count(">") if quote else 0
+        line = raw_line[quote.end() :] if quote else raw_line
         match = re.match(r"^\s*([^:\n]{2,80}?)\s*[:?]\s*(.*)$", line)
         if match and field_key(match.group(1))[0] is not None:
             pairs.append((match.group(1), match.group(2).strip()))
-        elif pairs and line.strip() and not line.lstrip().startswith(">"):
+            depth_of_last = depth
+        elif pairs and line.strip() and depth == depth_of_last:
             label, value = pairs[-1]
             pairs[-1] = (label, f"{value}\n{line.strip()}".strip())
     return pairs
@@ -335,11 +356,41 @@ def _body_texts(message: Message) -> tuple[str, str]:
 
 
 def parse_referral(message: EmailMessage | Message) -> Referral:
+    """The form from the body (HTML table or labelled lines) or an attached .docx/PDF form,
+    whichever holds more of it."""
     plain, html = _body_texts(message)
     pairs = html_pairs(html) if html else []
     if len(pairs) < 3:
         pairs = labelled_pairs(plain) or pairs
-    return build(pairs)
+    best = build(pairs)
+    problems = []
+    for form in attached_forms(message):
+        if form.problem:
+            problems.append(f"{form.filename}: {form.problem}")
+            continue
+        candidate = build(labelled_pairs(form.text) + list(form.pairs))
+        if candidate.recognised > best.recognised:
+            best = candidate
+            best.form = form.filename
+    best.attachment_problems = problems
+    best.forwarded = is_forwarded(message, plain)
+    return best
+
+
+_FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|fw)\s*:", re.I)
+_FORWARD_BODY = re.compile(
+    r"-{2,}\s*(?:forwarded message|original message)\s*-{2,}|^begin forwarded message:",
+    re.I | re.M,
+)
+
+
+def is_forwarded(message: Message, plain: str) -> bool:
+    """Passed on by a colleague: a Fwd/FW subject, a forward marker, or an attached message."""
+    if _FORWARD_SUBJECT.match(str(message.get("Subject", "") or "")):
+        return True
+    if _FORWARD_BODY.search(plain):
+        return True
+    return any(part.get_content_type() == "message/rfc822" for part in message.walk())
 
 
 def build(pairs: list[tuple[str, str]]) -> Referral:
@@ -450,6 +501,64 @@ def _missing(referral: Referral) -> list[str]:
 def looks_like_referral(referral: Referral) -> bool:
     """Enough of the form to be one: a child and a concern or several recognised fields."""
     return bool(referral.children) and (referral.concern is not None or referral.recognised >= 4)
+
+
+REFERENCE = re.compile(r"\bMASH-\d{4}-\d{6}\b")
+
+_CHILD_WORDS = re.compile(
+    r"\b(child|children|son|daughter|baby|babies|boy|girl|kid|kids|pupil|toddler|infant|"
+    r"teenager|young person|grandchild|grandson|granddaughter|niece|nephew)\b",
+    re.I,
+)
+_WORRY_WORDS = re.compile(
+    r"\b(worr(?:y|ied|ying)|concern(?:ed|s)?|abus\w*|neglect\w*|hurt\w*|hit(?:s|ting)?|"
+    r"scared|afraid|unsafe|harm\w*|danger\w*|bruis\w*|hungry|alone|left on (?:his|her|their) own|"
+    r"scream\w*|shout\w*|beat\w*|smack\w*|injur\w*|cry(?:ing)?|drunk|drugs?)\b",
+    re.I,
+)
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "tr", "li"):
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.chunks.append(data)
+
+
+def free_text_referral(message: Message) -> Referral | None:
+    """A worried person writing in their own words (no form): the concern is their text, and
+    every form field is missing, so the contact is incomplete and the acknowledgement asks."""
+    plain, html = _body_texts(message)
+    if not plain.strip() and html:
+        parser = _Text()
+        parser.feed(html)
+        parser.close()
+        plain = "".join(parser.chunks)
+    text = "\n".join(
+        line for line in plain.splitlines() if not line.lstrip().startswith(">")
+    ).strip()
+    if not (_CHILD_WORDS.search(text) and _WORRY_WORDS.search(text)):
+        return None
+    referral = Referral(concern=text, form="free text")
+    name, address = parseaddr(str(message.get("From", "") or ""))
+    referral.referrer.name = name.strip() or None
+    referral.referrer.email = single_address(address)
+    referral.missing = _missing(referral)
+    return referral
 
 
 _RFI = re.compile(r"\b(request(?:ing)? for information|information request|RFI)\b", re.I)
