@@ -35,6 +35,7 @@ lint: install
 
 bench: install system-deps
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/parse.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
