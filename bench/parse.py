@@ -1,6 +1,6 @@
 """How long a referral takes to parse, by shape: prints microseconds per referral.
 
-    .venv/bin/python bench/parse.py [--rounds N]
+.venv/bin/python bench/parse.py [--rounds N]
 """
 
 from __future__ import annotations

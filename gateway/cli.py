@@ -586,4 +586,6 @@ def audit_verify(state: State, sub_config: str | None, sub_now: str | None, as_j
 
 
 def main() -> None:
+    import gateway.cli_checks  # noqa: F401 - registers `checks`
+
     cli(prog_name="mash-gateway")

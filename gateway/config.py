@@ -315,6 +315,59 @@ class FrontDoorSection(_Section):
         "serious injury",
         "sexual assault",
     )
+    # Words in a partner's check reply that mean the risk has gone up (as RISK: INCREASED).
+    increased_risk_phrases: Annotated[tuple[StrictStr, ...], BeforeValidator(_tuple)] = (
+        "risk increased",
+        "increased risk",
+    )
+
+
+def _after_due(value: object) -> object:
+    """A ladder step's offset: a duration, or a percentage of the RAG's reply window."""
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = value.strip()[:-1].strip()
+        if not number.replace(".", "", 1).isdigit():
+            raise ValueError(f'{value!r} is not a percentage such as "50%"')
+        return float(number) / 100
+    return parse_duration(value)
+
+
+class ChaseStep(_Section):
+    """One rung of the chasing ladder, counted from the check's due time."""
+
+    after_due: Annotated[timedelta | float, BeforeValidator(_after_due)]
+    # Copy the reminder to the agency's escalation_address.
+    copy_escalation: StrictBool = False
+    alert_managers: StrictBool = False
+
+
+class RagSection(_Section):
+    reply_within: Duration
+    # "clock": elapsed time; "working": only [hours] opening hours count.
+    counting: Literal["clock", "working"] = "clock"
+    # "any": chases go out at any hour; "working": held until the MASH is open.
+    chase_hours: Literal["any", "working"] = "working"
+    ladder: Annotated[tuple[ChaseStep, ...], BeforeValidator(_tuple)] = (
+        ChaseStep(after_due=0.0),
+        ChaseStep(after_due=0.5, copy_escalation=True, alert_managers=True),
+    )
+
+    def offset(self, step: ChaseStep) -> timedelta:
+        if isinstance(step.after_due, float):
+            return self.reply_within * step.after_due
+        return step.after_due
+
+
+class RagTable(_Section):
+    # An overdue RED check also alerts the managers at once, whatever its ladder says.
+    red: RagSection = RagSection(reply_within=timedelta(hours=4), chase_hours="any")
+    amber: RagSection = RagSection(reply_within=timedelta(hours=24))
+    green: RagSection = RagSection(reply_within=timedelta(hours=72))
+
+    def of(self, rag: str) -> RagSection:
+        return {"red": self.red, "amber": self.amber, "green": self.green}[rag]
 
 
 class DigestSection(_Section):
@@ -344,6 +397,7 @@ class Config(_Section):
     hours: HoursSection = HoursSection()
     front_door: FrontDoorSection = FrontDoorSection()
     digest: DigestSection = DigestSection()
+    rag: RagTable = RagTable()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()
@@ -366,6 +420,12 @@ class Config(_Section):
     @property
     def manager_addresses(self) -> tuple[str, ...]:
         return tuple(m.address for m in self.manager)
+
+    def agency_named(self, agency_id: str) -> AgencySection:
+        for agency in self.agency:
+            if agency.id == agency_id:
+                return agency
+        raise KeyError(agency_id)
 
     def mailbox_named(self, name: str) -> MailboxSection:
         for box in self.mailbox:

@@ -12,6 +12,7 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from gateway.chasing import chase_due
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -110,6 +111,7 @@ class Daemon:
 
     def run_jobs(self) -> None:
         alert_failing_mailboxes(self.db, self.config, self.clock, self.letters)
+        chase_due(self.db, self.config, self.clock, self.letters)
         send_digest(self.db, self.config, self.clock, self.letters)
 
     # --- --once ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
 from gateway.durations import format_duration
-from gateway.models import AuditEvent, Contact, DigestRun, Message
+from gateway.models import AuditEvent, Check, Contact, DigestRun, Message
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.timescales import BusinessCalendar
@@ -59,6 +59,8 @@ def gather(
 ) -> list[Section]:
     """The digest's non-empty sections. References only: the detail is in `contacts show`."""
     sections: list[Section] = []
+
+    sections.extend(_check_sections(session, calendar, now))
 
     incomplete = session.execute(
         select(Contact)
@@ -124,6 +126,45 @@ def gather(
     if lines:
         sections.append(Section("Quarantined messages waiting for a person", lines))
     return sections
+
+
+DUE_SOON = timedelta(hours=2)
+
+
+def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime) -> list[Section]:
+    awaiting = (
+        session.execute(
+            select(Check)
+            .where(Check.status == "awaiting", Check.due_at <= now + DUE_SOON)
+            .order_by(Check.due_at)
+        )
+        .scalars()
+        .all()
+    )
+    overdue: dict[tuple[int, str, str], list[str]] = {}
+    soon: list[str] = []
+    for check in awaiting:
+        if check.due_at <= now:
+            key = (RAG_ORDER.index(check.rag), check.rag.upper(), check.agency)
+            overdue.setdefault(key, []).append(
+                f"{check.reference} late by {_ago(now, check.due_at)}"
+            )
+        else:
+            due = calendar.local(check.due_at).strftime("%H:%M")
+            soon.append(f"{check.rag.upper()} {check.agency} {check.reference} due {due}")
+    sections = []
+    if overdue:
+        lines = [
+            f"{rag} {agency}: {'; '.join(items)}"
+            for (_order, rag, agency), items in sorted(overdue.items())
+        ]
+        sections.append(Section("Overdue checks", lines))
+    if soon:
+        sections.append(Section("Checks due in the next 2 hours", soon))
+    return sections
+
+
+RAG_ORDER = ("red", "amber", "green")
 
 
 def send_digest(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:

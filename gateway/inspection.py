@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.cases import CaseMatch
 from gateway.config import Config
+from gateway.inbound.check_replies import CheckInfo
 from gateway.inbound.pipeline import (
     INSPECT_STEPS,
     OutboxInfo,
@@ -38,6 +39,12 @@ class _NoState:
 
     def contact_exists(self, reference: str) -> bool:
         return False
+
+    def check_by_token(self, token: str) -> CheckInfo | None:
+        return None
+
+    def check_by_request(self, header_message_id: str) -> CheckInfo | None:
+        return None
 
 
 def inspect_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:

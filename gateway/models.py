@@ -247,3 +247,61 @@ class DigestRun(Base):
     owner: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (UniqueConstraint("kind", "slot_at", name="uq_digest_runs_slot"),)
+
+
+class Check(Base):
+    """A MASH check: one agency asked, with a RAG rating, what it knows about a contact."""
+
+    __tablename__ = "checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(32), index=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    rag: Mapped[str] = mapped_column(String(8))
+    # Unguessable: carried in the request's Message-ID, subject tag and Reply-To plus-address.
+    token: Mapped[str] = mapped_column(String(16), unique=True)
+    context: Mapped[str] = mapped_column(Text)
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    # "awaiting", "answered", "undeliverable"
+    status: Mapped[str] = mapped_column(String(16), default="awaiting")
+    answered_at: Mapped[datetime | None]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    out_of_office_at: Mapped[datetime | None]
+    # The chasing ladder: the next rung (0-based) and when it is due; None when no more.
+    chase_level: Mapped[int] = mapped_column(Integer, default=0)
+    next_chase_at: Mapped[datetime | None] = mapped_column(index=True)
+    request_message_id: Mapped[str | None] = mapped_column(String(998))
+
+
+class CheckReply(Base):
+    """A partner's answer to a check: the new text apart from the quoted history."""
+
+    __tablename__ = "check_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    received_at: Mapped[datetime]
+    sender: Mapped[str] = mapped_column(String(320))
+    matched_by: Mapped[str] = mapped_column(String(32))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    increased_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ReplyAttachment(Base):
+    __tablename__ = "reply_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("check_replies.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

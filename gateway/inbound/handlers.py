@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.inbound.bounces import parse_bounce
+from gateway.inbound.check_handlers import handle_check_reply, out_of_office, undeliverable
 from gateway.inbound.front_door import handle_referral
 from gateway.inbound.pipeline import BouncedRow, Decision, Handler, OutboxInfo, StepContext, Work
 from gateway.ledger import Event
@@ -12,14 +13,15 @@ from gateway.outbound.verp import verp_matches
 
 
 def handle_auto_reply(work: Work, ctx: StepContext) -> Decision:
-    """Recorded, never answered."""
+    """Recorded, never answered; an out-of-office to a check request is noted on the check."""
     reasons = work.automatic.reasons if work.automatic else ()
-    return Decision(
+    decision = Decision(
         state="processed",
         kind="auto_reply",
         auto_reply=True,
         events=(Event(action="auto-reply-recorded", detail={"why": list(reasons)}),),
     )
+    return out_of_office(work, ctx, decision)
 
 
 def _bounced_row(work: Work, ctx: StepContext) -> tuple[OutboxInfo | None, str]:
@@ -85,7 +87,7 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
             reference=row.subject_ref,
         )
         mails = (alert,) if alert else ()
-    return Decision(
+    decision = Decision(
         state="processed",
         kind="bounce",
         auto_reply=True,
@@ -101,6 +103,7 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
             ),
         ),
     )
+    return undeliverable(ctx, row.header_message_id, decision)
 
 
 def handle_correspondence(work: Work, ctx: StepContext) -> Decision:
@@ -123,4 +126,5 @@ def default_handlers() -> dict[str, Handler]:
         "rfi": handle_referral,
         "police_notification": handle_referral,
         "correspondence": handle_correspondence,
+        "check_reply": handle_check_reply,
     }

@@ -13,10 +13,12 @@ from gateway.cases import CaseMatch
 from gateway.config import Config
 from gateway.contacts import ContactDraft
 from gateway.inbound.automatic import Automatic, detect
+from gateway.inbound.check_replies import Attachment, CheckInfo, find_tokens
 from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode, header
 from gateway.inbound.referral import (
     REFERENCE,
     Referral,
+    body_texts,
     free_text_referral,
     is_information_request,
     is_police_notification,
@@ -64,6 +66,8 @@ class Lookup(Protocol):
         today: date,
     ) -> CaseMatch | None: ...
     def contact_exists(self, reference: str) -> bool: ...
+    def check_by_token(self, token: str) -> CheckInfo | None: ...
+    def check_by_request(self, header_message_id: str) -> CheckInfo | None: ...
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,26 @@ class BouncedRow:
 
 
 @dataclass(frozen=True)
+class CheckReplyDraft:
+    check_id: int
+    sender: str
+    matched_by: str
+    text: str
+    late: bool
+    increased_risk: str | None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckUpdate:
+    """What an automatic answer tells about a check: an out-of-office, or undeliverable."""
+
+    check_id: int
+    undeliverable: bool = False
+    out_of_office: bool = False
+
+
+@dataclass(frozen=True)
 class Decision:
     state: Literal["processed", "quarantined"]
     kind: str
@@ -111,6 +135,8 @@ class Decision:
     contact: ContactDraft | None = None
     # Mail that names the contact's reference, built once the reference is allocated.
     contact_mails: Callable[[str], tuple[OutgoingMail, ...]] | None = None
+    check_reply: CheckReplyDraft | None = None
+    check_updates: tuple[CheckUpdate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +154,12 @@ class Stop:
 Outcome = Continue | Stop
 Step = Callable[[Work, "StepContext"], Outcome]
 Handler = Callable[[Work, "StepContext"], Decision]
+
+
+def names_a_check(message: Message, ctx: StepContext) -> bool:
+    plain, html = body_texts(message)
+    match = find_tokens(message, ctx.config.gateway.mash_address, plain or html)
+    return match is not None and any(ctx.lookup.check_by_token(t) for t in match.tokens)
 
 
 def about_contact(message: Message, lookup: Lookup) -> str | None:
@@ -188,6 +220,8 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         kind = "bounce"
     elif automatic.automatic:
         kind = "auto_reply"
+    elif names_a_check(message, ctx):
+        kind = "check_reply"
     else:
         referral = parse_referral(work.decoded.message)
         if is_police_notification(work.decoded.message):

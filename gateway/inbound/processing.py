@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.cases import CaseMatch, find_case
+from gateway.check_records import record_reply, record_update
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.contacts import store
 from gateway.db import Database
+from gateway.inbound.check_replies import CheckInfo
 from gateway.inbound.pipeline import (
     PROCESS_STEPS,
     Decision,
@@ -25,7 +27,7 @@ from gateway.inbound.pipeline import (
     Work,
     run,
 )
-from gateway.models import Contact, Message, OutboxRow
+from gateway.models import Check, Contact, Message, OutboxRow
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
 from gateway.retry import backoff
@@ -75,6 +77,30 @@ class DbLookup:
             select(OutboxRow).where(OutboxRow.header_message_id == header_message_id)
         ).scalar_one_or_none()
         return self._info(row)
+
+    @staticmethod
+    def _check(check: Check | None) -> CheckInfo | None:
+        if check is None:
+            return None
+        return CheckInfo(
+            id=check.id,
+            reference=check.reference,
+            agency=check.agency,
+            rag=check.rag,
+            status=check.status,
+            token=check.token,
+            requested_at=check.requested_at,
+            due_at=check.due_at,
+            request_message_id=check.request_message_id,
+        )
+
+    def check_by_token(self, token: str) -> CheckInfo | None:
+        query = select(Check).where(Check.token == token.upper())
+        return self._check(self.session.execute(query).scalar_one_or_none())
+
+    def check_by_request(self, header_message_id: str) -> CheckInfo | None:
+        query = select(Check).where(Check.request_message_id == header_message_id)
+        return self._check(self.session.execute(query).scalar_one_or_none())
 
     def contact_exists(self, reference: str) -> bool:
         found = self.session.execute(
@@ -251,6 +277,10 @@ class Processor:
             )
             if decision.contact_mails is not None:
                 mails.extend(decision.contact_mails(contact.reference))
+        if decision.check_reply is not None:
+            mails.extend(record_reply(session, self.config, now, message, decision.check_reply))
+        for check_update in decision.check_updates:
+            record_update(session, now, check_update)
         for mail in mails:
             enqueue(session, self.config, self.letters, mail, now, source_message_id=message.id)
         for event in decision.events:

@@ -335,7 +335,7 @@ def html_pairs(html: str) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in table.rows if len(row) >= 2 and row[0]]
 
 
-def _body_texts(message: Message) -> tuple[str, str]:
+def body_texts(message: Message) -> tuple[str, str]:
     """(plain text, html) of the message's own body parts, attachments excluded."""
     plain, html = [], []
     parts = message.walk() if message.is_multipart() else [message]
@@ -358,7 +358,7 @@ def _body_texts(message: Message) -> tuple[str, str]:
 def parse_referral(message: EmailMessage | Message) -> Referral:
     """The form from the body (HTML table or labelled lines) or an attached .docx/PDF form,
     whichever holds more of it."""
-    plain, html = _body_texts(message)
+    plain, html = body_texts(message)
     pairs = html_pairs(html) if html else []
     if len(pairs) < 3:
         pairs = labelled_pairs(plain) or pairs
@@ -539,15 +539,20 @@ class _Text(HTMLParser):
             self.chunks.append(data)
 
 
+def html_text(html: str) -> str:
+    """The text of an HTML body, never rendered, nothing fetched."""
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.chunks)
+
+
 def free_text_referral(message: Message) -> Referral | None:
     """A worried person writing in their own words (no form): the concern is their text, and
     every form field is missing, so the contact is incomplete and the acknowledgement asks."""
-    plain, html = _body_texts(message)
+    plain, html = body_texts(message)
     if not plain.strip() and html:
-        parser = _Text()
-        parser.feed(html)
-        parser.close()
-        plain = "".join(parser.chunks)
+        plain = html_text(html)
     text = "\n".join(
         line for line in plain.splitlines() if not line.lstrip().startswith(">")
     ).strip()
@@ -569,7 +574,7 @@ def is_information_request(message: Message) -> bool:
     subject = str(message.get("Subject", "") or "")
     if _RFI.search(subject):
         return True
-    plain, _html = _body_texts(message)
+    plain, _html = body_texts(message)
     return bool(_RFI.search(plain[:500]))
 
 

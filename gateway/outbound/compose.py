@@ -69,11 +69,16 @@ class OutgoingMail:
     extra_headers: dict[str, str] = field(default_factory=dict)
     # Whole messages to attach as message/rfc822 (a referral forwarded as it arrived).
     attached_messages: tuple[bytes, ...] = ()
+    # Carried in the Message-ID's left part (a check's token), so replies can be matched.
+    message_id_tag: str | None = None
+    # Another copy to, e.g., an agency's escalation address.
+    cc: tuple[str, ...] = ()
 
 
-def new_message_id(mash_address: str) -> str:
+def new_message_id(mash_address: str, tag: str | None = None) -> str:
     domain = mash_address.rpartition("@")[2]
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    prefix = f"check.{tag}." if tag else ""
+    return f"<{prefix}{uuid.uuid4().hex}@{domain}>"
 
 
 def build_mime(
@@ -89,6 +94,8 @@ def build_mime(
     msg = EmailMessage(policy=SMTP)
     msg["From"] = mash_address
     msg["To"] = ", ".join(normalise_address(r) for r in mail.recipients)
+    if mail.cc:
+        msg["Cc"] = ", ".join(normalise_address(r) for r in mail.cc)
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id

@@ -24,7 +24,7 @@ def enqueue(
     source_message_id: int | None = None,
 ) -> OutboxRow:
     """Build the bytes now (fixed Message-ID) and queue them, with the ledger event."""
-    message_id = new_message_id(config.gateway.mash_address)
+    message_id = new_message_id(config.gateway.mash_address, mail.message_id_tag)
     raw = build_mime(
         letters,
         mail,
@@ -36,7 +36,7 @@ def enqueue(
     row = OutboxRow(
         header_message_id=message_id,
         envelope_from="",
-        recipients=list(mail.recipients),
+        recipients=[*mail.recipients, *mail.cc],
         raw=raw,
         purpose=mail.purpose,
         subject_ref=mail.subject_ref,
@@ -56,7 +56,7 @@ def enqueue(
         ledger.Event(
             action="mail-queued",
             subject_ref=mail.subject_ref,
-            recipient=", ".join(mail.recipients),
+            recipient=", ".join([*mail.recipients, *mail.cc]),
             purpose=mail.purpose,
             detail={"outbox_id": row.id, "message_id": message_id, "template": mail.template},
         ),

@@ -1,0 +1,88 @@
+"""Applying what a handler decided about a check, inside the message's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.config import Config
+from gateway.inbound.pipeline import CheckReplyDraft, CheckUpdate
+from gateway.models import Check, CheckReply, Message, ReplyAttachment
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import OutgoingMail
+
+
+def record_reply(
+    session: Session, config: Config, now: datetime, message: Message, draft: CheckReplyDraft
+) -> list[OutgoingMail]:
+    """Store the reply (several may answer one check) and close the check on the first; when
+    that answers the contact's last open check, tell the managers."""
+    check = session.get(Check, draft.check_id)
+    assert check is not None
+    reply = CheckReply(
+        check_id=check.id,
+        message_id=message.id,
+        received_at=message.received_at,
+        sender=draft.sender,
+        matched_by=draft.matched_by,
+        late=draft.late,
+        verified=False,
+        increased_risk=draft.increased_risk is not None,
+        text=draft.text,
+    )
+    session.add(reply)
+    session.flush()
+    for item in draft.attachments:
+        session.add(
+            ReplyAttachment(
+                reply_id=reply.id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(item.data),
+                sha256=item.sha256,
+                data=item.data,
+            )
+        )
+    check.replies += 1
+    if check.status != "awaiting":
+        return []
+    check.status = "answered"
+    check.answered_at = message.received_at
+    check.late = draft.late
+    check.next_chase_at = None
+    waiting = session.execute(
+        select(Check.id).where(
+            Check.contact_id == check.contact_id,
+            Check.status == "awaiting",
+            Check.id != check.id,
+        )
+    ).first()
+    if waiting is not None:
+        return []
+    answers = session.execute(
+        select(Check.agency, Check.late).where(Check.contact_id == check.contact_id)
+    ).all()
+    alert = manager_alert(
+        config,
+        now,
+        title=f"checks complete for {check.reference}",
+        lines=[f"{agency}: answered{' late' if late else ''}" for agency, late in answers],
+        action=f"Read the answers (`mash-gateway checks list --reference {check.reference}`) "
+        "and decide on the contact.",
+        reference=check.reference,
+        purpose="checks-complete",
+    )
+    return [alert] if alert else []
+
+
+def record_update(session: Session, now: datetime, update: CheckUpdate) -> None:
+    check = session.get(Check, update.check_id)
+    if check is None:
+        return
+    if update.out_of_office and check.out_of_office_at is None:
+        check.out_of_office_at = now
+    if update.undeliverable and check.status == "awaiting":
+        check.status = "undeliverable"
+        check.next_chase_at = None

@@ -1,0 +1,187 @@
+"""Handlers for mail about MASH checks: replies, out-of-office answers, bounces of requests."""
+
+from __future__ import annotations
+
+from gateway.addresses import single_address
+from gateway.inbound.check_replies import (
+    CheckInfo,
+    attachments,
+    find_tokens,
+    increased_risk,
+    sender_allowed,
+)
+from gateway.inbound.decode import header
+from gateway.inbound.pipeline import (
+    CheckReplyDraft,
+    CheckUpdate,
+    Decision,
+    StepContext,
+    Work,
+    quarantine,
+)
+from gateway.inbound.quotes import new_text
+from gateway.inbound.referral import body_texts, html_text
+from gateway.ledger import Event
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import OutgoingMail
+
+
+def matched_checks(work: Work, ctx: StepContext) -> tuple[list[CheckInfo], str]:
+    assert work.decoded is not None
+    plain, html = body_texts(work.decoded.message)
+    match = find_tokens(work.decoded.message, ctx.config.gateway.mash_address, plain or html)
+    if match is None:
+        return [], ""
+    found = [ctx.lookup.check_by_token(token) for token in match.tokens]
+    return [c for c in found if c is not None], match.matched_by
+
+
+def _triage(work: Work, ctx: StepContext, reason: str, detail: str, ref: str | None) -> Decision:
+    """Never attached automatically: held for a manager, who is told why."""
+    decision = quarantine(work, f"triage:{reason}", detail)
+    alert = manager_alert(
+        ctx.config,
+        ctx.now,
+        title="a check reply needs a person",
+        lines=[detail],
+        action="Read it with `mash-gateway quarantine show ID` and release or attach it by hand.",
+        reference=ref,
+    )
+    return Decision(
+        state=decision.state,
+        kind="check_reply",
+        quarantine_reason=decision.quarantine_reason,
+        quarantine_detail=detail,
+        mails=(alert,) if alert else (),
+    )
+
+
+def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
+    assert work.decoded is not None
+    message = work.decoded.message
+    checks, matched_by = matched_checks(work, ctx)
+    if len({c.id for c in checks}) != 1:
+        refs = ", ".join(sorted({c.reference for c in checks}))
+        return _triage(work, ctx, "ambiguous", f"names {len(checks)} checks ({refs})", None)
+    (check,) = checks[:1]
+    sender = single_address(header(message, "From"))
+    agency = next((a for a in ctx.config.agency if a.id == check.agency), None)
+    if agency is None or not sender_allowed(agency, sender):
+        detail = (
+            f"a reply to the {check.rag.upper()} check to {check.agency} came from "
+            f"{sender or 'an unreadable address'}, not one of that agency's reply_from addresses"
+        )
+        return _triage(work, ctx, "sender", detail, check.reference)
+    assert sender is not None
+    plain, html = body_texts(message)
+    text = new_text(plain if plain.strip() else html_text(html))
+    received = work.received_at or ctx.now
+    late = received > check.due_at
+    risk = increased_risk(header(message, "Subject") or "", text, ctx.config)
+    mails: list[OutgoingMail] = []
+    if risk:
+        alert = manager_alert(
+            ctx.config,
+            ctx.now,
+            title=f"increased risk reported on {check.reference}",
+            lines=[f"{agency.name} answered the {check.rag.upper()} check: {risk}."],
+            action=f"Read the reply now: `mash-gateway contacts show {check.reference}`.",
+            reference=check.reference,
+            purpose="increased-risk-alert",
+        )
+        if alert:
+            mails.append(alert)
+    return Decision(
+        state="processed",
+        kind="check_reply",
+        mails=tuple(mails),
+        check_reply=CheckReplyDraft(
+            check_id=check.id,
+            sender=sender,
+            matched_by=matched_by,
+            text=text,
+            late=late,
+            increased_risk=risk,
+            attachments=tuple(attachments(message)),
+        ),
+        events=(
+            Event(
+                action="check-reply",
+                actor=sender,
+                subject_ref=check.reference,
+                detail={
+                    "check": check.id,
+                    "agency": check.agency,
+                    "matched_by": matched_by,
+                    "late": late,
+                    # Signatures arrive with the secure-mail work: until then, address only.
+                    "verified": False,
+                    "increased_risk": risk,
+                },
+            ),
+        ),
+    )
+
+
+def out_of_office(work: Work, ctx: StepContext, base: Decision) -> Decision:
+    """An auto-reply to a check request: recorded on the check, never an answer; for RED the
+    managers see its text at once."""
+    checks, _ = matched_checks(work, ctx)
+    if len({c.id for c in checks}) != 1:
+        return base
+    check = checks[0]
+    assert work.decoded is not None
+    plain, html = body_texts(work.decoded.message)
+    mails = list(base.mails)
+    if check.rag == "red":
+        alert = manager_alert(
+            ctx.config,
+            ctx.now,
+            title=f"RED check to {check.agency} got an automatic reply",
+            lines=[
+                "The request has not been answered. The automatic reply said:",
+                *(new_text(plain or html_text(html))[:1000].splitlines() or ["(empty)"]),
+            ],
+            action="Reach the agency another way (phone the duty desk) within the RED window.",
+            reference=check.reference,
+        )
+        if alert:
+            mails.append(alert)
+    return Decision(
+        state=base.state,
+        kind=base.kind,
+        auto_reply=True,
+        mails=tuple(mails),
+        events=(
+            *base.events,
+            Event(
+                action="check-out-of-office",
+                subject_ref=check.reference,
+                detail={"check": check.id, "agency": check.agency},
+            ),
+        ),
+        check_updates=(CheckUpdate(check.id, out_of_office=True),),
+    )
+
+
+def undeliverable(ctx: StepContext, request_message_id: str, base: Decision) -> Decision:
+    """A permanent bounce of a check request: the check cannot be answered as sent."""
+    check = ctx.lookup.check_by_request(request_message_id)
+    if check is None:
+        return base
+    return Decision(
+        state=base.state,
+        kind=base.kind,
+        auto_reply=True,
+        mails=base.mails,
+        bounced_rows=base.bounced_rows,
+        events=(
+            *base.events,
+            Event(
+                action="check-undeliverable",
+                subject_ref=check.reference,
+                detail={"check": check.id, "agency": check.agency},
+            ),
+        ),
+        check_updates=(CheckUpdate(check.id, undeliverable=True),),
+    )

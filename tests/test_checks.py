@@ -1,0 +1,281 @@
+"""MASH checks end to end through Dovecot and aiosmtpd: requests, replies, chasing, digests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from helpers import config, plain_message
+from sqlalchemy import select
+
+from gateway.checks import CheckError, Request, request_checks
+from gateway.clock import FrozenClock
+from gateway.config import Config
+from gateway.daemon import Daemon
+from gateway.digest import send_digest
+from gateway.localworld.dovecot import Dovecot
+from gateway.localworld.smtpsink import Received, RecordingSmtp
+from gateway.models import Check, CheckReply, Message, ReplyAttachment
+
+REFERRALS = Path(__file__).parent / "data" / "referrals"
+MakeConfig = Callable[..., tuple[Config, Path]]
+AGENCIES = """
+[[agency]]
+id = "police"
+name = "Police Public Protection Desk"
+check_address = "police-mash@met.example"
+reply_from = ["police-mash@met.example"]
+escalation_address = "ppd-inspector@met.example"
+security = "tls"
+
+[[agency]]
+id = "health"
+name = "Health MASH team"
+check_address = "health-mash@nhs.example"
+reply_from = ["*@nhs.example"]
+security = "tls"
+"""
+START = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # a Tuesday, in hours
+
+
+def _mail(received: Received) -> EmailMessage:
+    message = message_from_bytes(received.data, policy=default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _text(received: Received) -> str:
+    body = _mail(received).get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def _reply(
+    request: EmailMessage, sender: str, body: str, *, subject: str | None = None, n: int
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = str(request["Reply-To"])
+    msg["Subject"] = subject or f"RE: {request['Subject']}"
+    msg["Message-ID"] = f"<reply-{n}@partner.example>"
+    msg["In-Reply-To"] = str(request["Message-ID"])
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+class World:
+    def __init__(self, dovecot: Dovecot, smtp: RecordingSmtp, cfg: Config) -> None:
+        self.dovecot, self.smtp = dovecot, smtp
+        self.clock = FrozenClock(START)
+        self.daemon = Daemon(cfg, self.clock)
+        self.daemon.prepare()
+
+    def run(self, *arrivals: bytes) -> None:
+        for raw in arrivals:
+            self.dovecot.append("mash", raw, arrived=self.clock.now())
+        assert self.daemon.run_once().mailbox_errors == {}
+
+    def sent(self, to: str) -> list[Received]:
+        return [m for m in self.smtp.messages if to in m.recipients]
+
+
+@pytest.fixture
+def world(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
+) -> World:
+    cfg, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, extra=AGENCIES)
+    w = World(dovecot, smtp_sink, cfg)
+    w.run((REFERRALS / "plain-school.eml").read_bytes())  # MASH-2026-000001
+    return w
+
+
+def _request(world: World, rag: str, *agencies: str) -> list[int]:
+    with world.daemon.db.transaction() as session:
+        made = request_checks(
+            session,
+            world.daemon.config,
+            world.daemon.letters,
+            world.clock.now(),
+            Request(
+                "MASH-2026-000001",
+                agencies,
+                rag,
+                "Bruising reported by school; is the household known for domestic abuse?",
+                ("Any call-outs to the address in the last 12 months?",),
+                requested_by="duty.manager@hackney.example",
+            ),
+        )
+        ids = [c.id for c in made]
+    world.run()
+    return ids
+
+
+def test_requests_carry_token_context_and_only_identifying_details(world: World) -> None:
+    (check_id,) = _request(world, "red", "police")
+    (sent,) = world.sent("police-mash@met.example")
+    request = _mail(sent)
+    with world.daemon.db.transaction() as session:
+        check = session.get(Check, check_id)
+        assert check is not None
+        token = check.token
+        assert check.due_at == START + timedelta(hours=4)
+    assert str(request["Subject"]) == f"[RED] MASH check MASH-2026-000001 [#{token}]"
+    assert str(request["Reply-To"]) == f"mash+{token}@hackney.example"
+    assert str(request["Message-ID"]).startswith(f"<check.{token}.")
+    text = _text(sent)
+    assert "Amira Okafor" in text and "2019-04-03" in text and "9434765919" in text
+    assert "is the household known for domestic abuse" in text
+    assert "father grabbed her" not in text  # the referral's narrative stays in the MASH
+
+
+def test_context_is_mandatory_and_agencies_must_exist(world: World) -> None:
+    with world.daemon.db.transaction() as session:
+        for request, message in (
+            (Request("MASH-2026-000001", ("police",), "red", "  "), "why the information"),
+            (Request("MASH-2026-000001", ("fire",), "red", "x"), "unknown agency fire"),
+            (Request("MASH-2026-000999", ("police",), "red", "x"), "no contact"),
+        ):
+            with pytest.raises(CheckError, match=message):
+                request_checks(session, world.daemon.config, world.daemon.letters, START, request)
+
+
+def test_replies_are_matched_split_verified_by_sender_and_complete_the_checks(
+    world: World,
+) -> None:
+    police_id, health_id = _request(world, "amber", "police", "health")
+    police_req = _mail(world.sent("police-mash@met.example")[0])
+    health_req = _mail(world.sent("health-mash@nhs.example")[0])
+    world.clock.advance(timedelta(hours=1))
+
+    # A spoofed display name from another address: held for a manager, not attached.
+    spoof = _reply(police_req, '"police-mash@met.example" <evil@example.org>', "Nothing.", n=1)
+    # Outlook top-posting with the request quoted below.
+    outlook = _reply(
+        police_req,
+        "police-mash@met.example",
+        "One call-out in 2025, domestic incident.\n\nPC Officer\n\n"
+        "-----Original Message-----\nFrom: mash@hackney.example\nSent: 03 March 2026\n"
+        "Subject: request\n\nWhy we need this information: ...\n",
+        n=2,
+    )
+    world.run(spoof, outlook)
+    with world.daemon.db.transaction() as session:
+        police = session.get(Check, police_id)
+        assert police is not None and police.status == "answered" and not police.late
+        (reply,) = session.execute(select(CheckReply)).scalars()
+        assert reply.text == "One call-out in 2025, domestic incident.\n\nPC Officer"
+        assert reply.matched_by == "message-id" and reply.verified is False
+        (held,) = session.execute(select(Message).where(Message.state == "quarantined")).scalars()
+        assert held.quarantine_reason == "triage:sender"
+    alerts = [_mail(m) for m in world.sent("duty.manager@hackney.example")]
+    assert any("needs a person" in str(a["Subject"]) for a in alerts)
+
+    # Health: an out-of-office first (recorded, not an answer), then a late reply by subject
+    # tag only from another address at the NHS domain, flagging increased risk, with a file.
+    ooo = plain_message(
+        3,
+        sender="health-mash@nhs.example",
+        subject=f"Automatic reply: {health_req['Subject']}",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    world.run(ooo)
+    world.clock.advance(timedelta(hours=30))  # past AMBER's 24 hours
+    late = EmailMessage()
+    late["From"] = "nurse.lee@nhs.example"
+    late["To"] = "mash@hackney.example"
+    tag = re.search(r"\[#\w+\]", str(health_req["Subject"]))
+    assert tag is not None
+    late["Subject"] = f"answer {tag.group(0)}"
+    late.set_content("RISK: INCREASED\nMother disclosed a new partner with a DV history.\n")
+    late.add_attachment(
+        b"%PDF-1.4 chronology", maintype="application", subtype="pdf", filename="chronology.pdf"
+    )
+    world.run(late.as_bytes())
+    with world.daemon.db.transaction() as session:
+        health = session.get(Check, health_id)
+        assert health is not None and health.status == "answered" and health.late
+        assert health.out_of_office_at is not None
+        reply = session.execute(
+            select(CheckReply).where(CheckReply.check_id == health_id)
+        ).scalar_one()
+        assert reply.increased_risk and reply.matched_by == "subject tag"
+        (attachment,) = session.execute(select(ReplyAttachment)).scalars()
+        assert attachment.filename == "chronology.pdf" and attachment.data.startswith(b"%PDF")
+    subjects = [str(_mail(m)["Subject"]) for m in world.sent("duty.manager@hackney.example")]
+    assert any("increased risk reported on MASH-2026-000001" in s for s in subjects)
+    assert any("checks complete for MASH-2026-000001" in s for s in subjects)
+
+
+def test_red_out_of_office_alerts_and_a_bounce_marks_the_check_undeliverable(
+    world: World,
+) -> None:
+    (check_id,) = _request(world, "red", "police")
+    request = _mail(world.sent("police-mash@met.example")[0])
+    ooo = _reply(request, "police-mash@met.example", "I am out of the office until Monday.", n=7)
+    ooo = ooo.replace(b"From:", b"Auto-Submitted: auto-replied\nFrom:", 1)
+    world.run(ooo)
+    (alert,) = world.sent("duty.manager@hackney.example")
+    assert "automatic reply" in str(_mail(alert)["Subject"])
+    assert "out of the office until Monday" in _text(alert)
+    with world.daemon.db.transaction() as session:
+        check = session.get(Check, check_id)
+        assert check is not None and check.status == "awaiting" and check.out_of_office_at
+
+
+def test_chasing_climbs_the_ladder_once_and_digests_list_overdue_checks(world: World) -> None:
+    (check_id,) = _request(world, "amber", "police")
+    to_police = "police-mash@met.example"
+    world.clock.advance(timedelta(hours=23))
+    world.run()
+    assert len(world.sent(to_police)) == 1  # not yet due
+
+    world.clock.advance(timedelta(hours=1, minutes=1))  # Wednesday 10:01: due + 1 minute
+    world.run()
+    world.run()  # a second sweep sends nothing more
+    reminders = world.sent(to_police)[1:]
+    assert len(reminders) == 1
+    reminder = _mail(reminders[0])
+    assert str(reminder["Subject"]).startswith("[AMBER] MASH check reminder MASH-2026-000001")
+    assert "Amira" not in _text(reminders[0])  # only the reference and the RAG
+    assert not world.sent("ppd-inspector@met.example")
+
+    world.clock.advance(timedelta(hours=12))  # due + half of 24 hours: 22:01, out of hours
+    world.run()
+    assert len(world.sent(to_police)) == 2  # AMBER chases wait for opening time
+    world.clock.set(datetime(2026, 3, 5, 9, 0, tzinfo=UTC))  # Thursday 09:00, open
+    world.run()
+    assert len(world.sent(to_police)) == 3
+    assert len(world.sent("ppd-inspector@met.example")) == 1  # escalated, copied
+    subjects = [str(_mail(m)["Subject"]) for m in world.sent("duty.manager@hackney.example")]
+    assert any("AMBER check to police overdue" in s for s in subjects)
+    with world.daemon.db.transaction() as session:
+        check = session.get(Check, check_id)
+        assert check is not None and check.chase_level == 2 and check.next_chase_at is None
+
+    digest_cfg = world.daemon.config.model_copy(
+        update={"digest": config("[digest]\ntimes = ['09:00']\n").digest}
+    )
+    assert send_digest(world.daemon.db, digest_cfg, world.clock, world.daemon.letters)
+    world.run()
+    digest = next(
+        m
+        for m in world.sent("duty.manager@hackney.example")
+        if "MASH digest" in str(_mail(m)["Subject"])
+    )
+    assert "AMBER police: MASH-2026-000001 late by 23 hours" in _text(digest)
+
+
+def test_a_red_check_chases_around_the_clock_and_alerts_at_once(world: World) -> None:
+    world.clock.set(datetime(2026, 3, 3, 20, 0, tzinfo=UTC))  # Tuesday evening
+    _request(world, "red", "police")
+    world.clock.advance(timedelta(hours=4, minutes=1))
+    world.run()
+    assert len(world.sent("police-mash@met.example")) == 2
+    subjects = [str(_mail(m)["Subject"]) for m in world.sent("duty.manager@hackney.example")]
+    assert any("RED check to police overdue" in s for s in subjects)
