@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -279,3 +282,75 @@ def test_a_red_check_chases_around_the_clock_and_alerts_at_once(world: World) ->
     assert len(world.sent("police-mash@met.example")) == 2
     subjects = [str(_mail(m)["Subject"]) for m in world.sent("duty.manager@hackney.example")]
     assert any("RED check to police overdue" in s for s in subjects)
+
+
+def test_checks_request_and_list_on_the_command_line(
+    world: World,
+    make_config: MakeConfig,
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+) -> None:
+    _, path = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, extra=AGENCIES)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "-c", str(path), "--now", START.isoformat(), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = cli(
+        "checks",
+        "request",
+        "MASH-2026-000001",
+        "--agency",
+        "police",
+        "--rag",
+        "red",
+        "--context",
+        "",
+    )
+    assert refused.returncode != 0 and "why the information is needed" in refused.stderr
+    made = cli(
+        "checks",
+        "request",
+        "MASH-2026-000001",
+        "--agency",
+        "police",
+        "--agency",
+        "health",
+        "--rag",
+        "green",
+        "--context",
+        "School concern",
+        "--by",
+        "Duty Manager",
+        "--json",
+    )
+    assert made.returncode == 0, made.stderr
+    rows = json.loads(made.stdout)
+    assert [r["agency"] for r in rows] == ["police", "health"]
+    assert {r["due_at"] for r in rows} == {(START + timedelta(hours=72)).isoformat()}
+    listed = cli("checks", "list", "--reference", "MASH-2026-000001")
+    assert listed.returncode == 0 and listed.stdout.count("GREEN") == 2
+    later = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "-c",
+            str(path),
+            "--now",
+            (START + timedelta(days=4)).isoformat(),
+            "checks",
+            "list",
+            "--overdue",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert [r["overdue"] for r in json.loads(later.stdout)] == [True, True]
