@@ -383,6 +383,15 @@ class DigestSection(_Section):
     rfi_due_within_days: StrictInt = Field(default=2, ge=0, le=30)
 
 
+class MeetingSection(_Section):
+    """The Daily MASH Meeting agenda, sent every working day."""
+
+    enabled: StrictBool = True
+    at: Annotated[time, BeforeValidator(_clock_time)] = time(8, 30)
+    # Who gets the agenda; empty means every [[manager]].
+    recipients: Annotated[tuple[EmailAddress, ...], BeforeValidator(_tuple)] = ()
+
+
 class ManagerSection(_Section):
     name: StrictStr
     address: EmailAddress
@@ -397,6 +406,7 @@ class Config(_Section):
     hours: HoursSection = HoursSection()
     front_door: FrontDoorSection = FrontDoorSection()
     digest: DigestSection = DigestSection()
+    meeting: MeetingSection = MeetingSection()
     rag: RagTable = RagTable()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()

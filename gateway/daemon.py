@@ -16,7 +16,7 @@ from gateway.chasing import chase_due
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
-from gateway.digest import send_digest
+from gateway.digest import send_digest, send_meeting_agenda
 from gateway.inbound.handlers import default_handlers
 from gateway.inbound.imap import Connector, MailboxWatcher, connect_imap
 from gateway.inbound.pipeline import Handler
@@ -113,6 +113,7 @@ class Daemon:
         alert_failing_mailboxes(self.db, self.config, self.clock, self.letters)
         chase_due(self.db, self.config, self.clock, self.letters)
         send_digest(self.db, self.config, self.clock, self.letters)
+        send_meeting_agenda(self.db, self.config, self.clock, self.letters)
 
     # --- --once ----------------------------------------------------------------------------
     def run_once(self) -> OnceReport:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -36,14 +36,23 @@ class Section:
     lines: list[str] = field(default_factory=list)
 
 
-def latest_slot(now: datetime, config: Config, calendar: BusinessCalendar) -> datetime | None:
-    """The newest configured digest time at or before NOW (on a working day if so set)."""
+def latest_slot(
+    now: datetime,
+    config: Config,
+    calendar: BusinessCalendar,
+    times: tuple[time, ...] | None = None,
+    working_days_only: bool | None = None,
+) -> datetime | None:
+    """The newest configured time at or before NOW (on a working day if so set)."""
+    times = config.digest.times if times is None else times
+    if working_days_only is None:
+        working_days_only = config.digest.working_days_only
     local_now = calendar.local(now)
     for days_back in range(SLOT_LOOKBACK_DAYS):
         day = local_now.date() - timedelta(days=days_back)
-        if config.digest.working_days_only and not calendar.is_working_day(day):
+        if working_days_only and not calendar.is_working_day(day):
             continue
-        for at in sorted(config.digest.times, reverse=True):
+        for at in sorted(times, reverse=True):
             slot = datetime.combine(day, at, tzinfo=calendar.zone)
             if slot <= local_now:
                 return slot
@@ -224,3 +233,103 @@ def send_digest(db: Database, config: Config, clock: Clock, letters: Letters) ->
             return items
     except IntegrityError:
         return None  # another instance took this slot first
+
+
+def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
+    """The Daily MASH Meeting agenda (protocol 6): police notifications and contacts received
+    since the last agenda, critical ones first. Once per working day, across instances."""
+    recipients = config.meeting.recipients or config.manager_addresses
+    if not config.meeting.enabled or not recipients:
+        return None
+    now = clock.now()
+    calendar = BusinessCalendar.from_config(config)
+    slot = latest_slot(now, config, calendar, (config.meeting.at,), True)
+    if slot is None:
+        return None
+    try:
+        with db.transaction() as session:
+            previous = session.execute(
+                select(DigestRun.slot_at)
+                .where(DigestRun.kind == "meeting")
+                .order_by(DigestRun.slot_at.desc())
+                .limit(1)
+            ).scalar()
+            if previous is not None and previous >= slot:
+                return None
+            # The first agenda covers the time since the previous working day's meeting.
+            since = previous or latest_slot(
+                slot - timedelta(seconds=1), config, calendar, (config.meeting.at,), True
+            )
+            query = select(Contact).where(Contact.received_at <= slot)
+            if since is not None:
+                query = query.where(Contact.received_at > since)
+            contacts = session.execute(query.order_by(Contact.received_at)).scalars().all()
+            critical = [c for c in contacts if c.immediate_risk]
+            police = [c for c in contacts if not c.immediate_risk and c.source == "police"]
+            others = [c for c in contacts if not c.immediate_risk and c.source != "police"]
+
+            def line(c: Contact) -> str:
+                received = calendar.local(c.received_at).strftime("%a %H:%M")
+                flags = [
+                    f
+                    for f, on in (
+                        ("out of hours", c.out_of_hours),
+                        ("incomplete", c.incomplete),
+                        ("re-referral", c.re_referral),
+                        (c.status, c.status != "open"),
+                    )
+                    if on
+                ]
+                return f"{c.reference} ({c.channel}, received {received})" + (
+                    f" [{', '.join(flags)}]" if flags else ""
+                )
+
+            sections = [
+                Section(title, [line(c) for c in group])
+                for title, group in (
+                    ("Critical: possible immediate risk", critical),
+                    ("Police notifications", police),
+                    ("Other contacts", others),
+                )
+                if group
+            ]
+            items = len(contacts)
+            session.add(
+                DigestRun(
+                    kind="meeting",
+                    slot_at=slot,
+                    ran_at=now,
+                    items=items,
+                    owner=config.gateway.instance,
+                )
+            )
+            session.flush()
+            if items == 0:
+                return 0
+            enqueue(
+                session,
+                config,
+                letters,
+                OutgoingMail(
+                    template="meeting_agenda",
+                    values={
+                        "slot": slot.strftime("%A %d %B %Y %H:%M"),
+                        "sections": [{"title": s.title, "lines": s.lines} for s in sections],
+                        "items": items,
+                    },
+                    recipients=tuple(recipients),
+                    purpose="daily MASH meeting agenda",
+                ),
+                now,
+            )
+            ledger.append(
+                session,
+                now,
+                ledger.Event(
+                    action="meeting-agenda",
+                    detail={"slot": slot.isoformat(), "items": items},
+                ),
+            )
+            return items
+    except IntegrityError:
+        return None

@@ -145,7 +145,7 @@ def write_config(
     mailbox_extra: str = "",
     smtp_block: str | None = None,
     # Digests have their own tests; elsewhere they would add mail the test did not ask for.
-    digest_block: str = "[digest]\ntimes = []\n",
+    digest_block: str = "[digest]\ntimes = []\n[meeting]\nenabled = false\n",
 ) -> Path:
     os.environ["MASH_TEST_MASH_PASSWORD"] = USERS["mash"]
     os.environ["MASH_TEST_POLICE_PASSWORD"] = USERS["police"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from gateway.clock import FrozenClock
 from gateway.contacts import ContactDraft, store
 from gateway.db import Database
-from gateway.digest import latest_slot, send_digest
+from gateway.digest import latest_slot, send_digest, send_meeting_agenda
 from gateway.models import DigestRun, Message, OutboxRow
 from gateway.outbound.compose import Letters
 from gateway.timescales import BusinessCalendar
@@ -126,3 +126,42 @@ def test_an_empty_digest_is_not_sent_but_its_slot_is_used(tmp_path: Path) -> Non
     with db.transaction() as session:
         (run,) = session.execute(select(DigestRun)).scalars()
         assert run.items == 0 and run.kind == "managers"
+
+
+def test_daily_meeting_agenda_lists_contacts_since_the_last_one_critical_first(
+    tmp_path: Path,
+) -> None:
+    db = _db(tmp_path)
+    cfg = config()
+    letters = Letters()
+    friday_evening = datetime(2026, 2, 27, 19, 0, tzinfo=UTC)
+    _contact(db, friday_evening, channel="police notification")  # source "school" in _contact
+    urgent = ContactDraft(
+        received_at=friday_evening + timedelta(hours=30),
+        channel="email",
+        source="police",
+        referral={"children": []},
+        missing=(),
+        out_of_hours=True,
+        immediate_risk=True,
+        reply_address=None,
+        daily_meeting=True,
+    )
+    with db.transaction() as session:
+        critical = store(session, urgent, urgent.received_at, None, 2026).reference
+    clock = FrozenClock(MONDAY_0830 + timedelta(minutes=1))
+    assert send_meeting_agenda(db, cfg, clock, letters) == 2
+    assert send_meeting_agenda(db, cfg, clock, letters) is None
+    (row,) = [r for r in _all_outbox(db) if r.purpose == "daily MASH meeting agenda"]
+    text = _text(row.raw)
+    assert text.index("Critical: possible immediate risk") < text.index("Other contacts")
+    assert critical in text.split("Other contacts")[0]
+    # Tuesday's agenda starts where Monday's ended: nothing new, nothing sent.
+    clock.set(datetime(2026, 3, 3, 8, 45, tzinfo=UTC))
+    assert send_meeting_agenda(db, cfg, clock, letters) == 0
+    assert send_meeting_agenda(db, config("[meeting]\nenabled = false\n"), clock, letters) is None
+
+
+def _all_outbox(db: Database) -> list[OutboxRow]:
+    with db.transaction() as session:
+        return list(session.execute(select(OutboxRow)).scalars())
