@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway import ledger
+from gateway.checks import RAGS
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -154,7 +155,7 @@ def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime)
     soon: list[str] = []
     for check in awaiting:
         if check.due_at <= now:
-            key = (RAG_ORDER.index(check.rag), check.rag.upper(), check.agency)
+            key = (RAGS.index(check.rag), check.rag.upper(), check.agency)
             overdue.setdefault(key, []).append(
                 f"{check.reference} late by {_ago(now, check.due_at)}"
             )
@@ -173,7 +174,53 @@ def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime)
     return sections
 
 
-RAG_ORDER = ("red", "amber", "green")
+def _send_sections(
+    session: Session,
+    config: Config,
+    letters: Letters,
+    now: datetime,
+    *,
+    kind: str,
+    slot: datetime,
+    sections: list[Section],
+    items: int,
+    template: str,
+    recipients: tuple[str, ...],
+    purpose: str,
+    action: str,
+) -> int:
+    """Take the slot and, unless there is nothing to say, queue the mail and record it."""
+    session.add(
+        DigestRun(kind=kind, slot_at=slot, ran_at=now, items=items, owner=config.gateway.instance)
+    )
+    session.flush()  # a concurrent instance's row makes this raise, before any mail
+    if items == 0:
+        return 0
+    mail = OutgoingMail(
+        template=template,
+        values={
+            "slot": slot.strftime("%A %d %B %Y %H:%M"),
+            "sections": [{"title": s.title, "lines": s.lines} for s in sections],
+            "items": items,
+        },
+        recipients=recipients,
+        purpose=purpose,
+    )
+    enqueue(session, config, letters, mail, now)
+    ledger.append(
+        session,
+        now,
+        ledger.Event(
+            action=action,
+            detail={
+                "slot": slot.isoformat(),
+                "items": items,
+                "sections": {s.title: len(s.lines) for s in sections},
+            },
+        ),
+    )
+    log.info("%s for %s queued: %d item(s)", purpose, slot.isoformat(), items)
+    return items
 
 
 def send_digest(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
@@ -193,46 +240,39 @@ def send_digest(db: Database, config: Config, clock: Clock, letters: Letters) ->
             if taken is not None:
                 return None
             sections = gather(session, config, calendar, now)
-            items = sum(len(s.lines) for s in sections)
-            session.add(
-                DigestRun(
-                    kind="managers",
-                    slot_at=slot,
-                    ran_at=now,
-                    items=items,
-                    owner=config.gateway.instance,
-                )
-            )
-            session.flush()  # a concurrent instance's row makes this raise, before any mail
-            if items == 0:
-                return 0
-            mail = OutgoingMail(
+            return _send_sections(
+                session,
+                config,
+                letters,
+                now,
+                kind="managers",
+                slot=slot,
+                sections=sections,
+                items=sum(len(s.lines) for s in sections),
                 template="digest",
-                values={
-                    "slot": slot.strftime("%A %d %B %Y %H:%M"),
-                    "sections": [{"title": s.title, "lines": s.lines} for s in sections],
-                    "items": items,
-                },
                 recipients=config.manager_addresses,
                 purpose="managers' digest",
+                action="digest",
             )
-            enqueue(session, config, letters, mail, now)
-            ledger.append(
-                session,
-                now,
-                ledger.Event(
-                    action="digest",
-                    detail={
-                        "slot": slot.isoformat(),
-                        "items": items,
-                        "sections": {s.title: len(s.lines) for s in sections},
-                    },
-                ),
-            )
-            log.info("managers' digest for %s queued: %d item(s)", slot.isoformat(), items)
-            return items
     except IntegrityError:
         return None  # another instance took this slot first
+
+
+def _agenda_line(c: Contact, calendar: BusinessCalendar) -> str:
+    received = calendar.local(c.received_at).strftime("%a %H:%M")
+    flags = [
+        flag
+        for flag, on in (
+            ("out of hours", c.out_of_hours),
+            ("incomplete", c.incomplete),
+            ("re-referral", c.re_referral),
+            (c.status, c.status != "open"),
+        )
+        if on
+    ]
+    return f"{c.reference} ({c.channel}, received {received})" + (
+        f" [{', '.join(flags)}]" if flags else ""
+    )
 
 
 def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
@@ -268,24 +308,8 @@ def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Let
             police = [c for c in contacts if not c.immediate_risk and c.source == "police"]
             others = [c for c in contacts if not c.immediate_risk and c.source != "police"]
 
-            def line(c: Contact) -> str:
-                received = calendar.local(c.received_at).strftime("%a %H:%M")
-                flags = [
-                    f
-                    for f, on in (
-                        ("out of hours", c.out_of_hours),
-                        ("incomplete", c.incomplete),
-                        ("re-referral", c.re_referral),
-                        (c.status, c.status != "open"),
-                    )
-                    if on
-                ]
-                return f"{c.reference} ({c.channel}, received {received})" + (
-                    f" [{', '.join(flags)}]" if flags else ""
-                )
-
             sections = [
-                Section(title, [line(c) for c in group])
+                Section(title, [_agenda_line(c, calendar) for c in group])
                 for title, group in (
                     ("Critical: possible immediate risk", critical),
                     ("Police notifications", police),
@@ -293,43 +317,19 @@ def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Let
                 )
                 if group
             ]
-            items = len(contacts)
-            session.add(
-                DigestRun(
-                    kind="meeting",
-                    slot_at=slot,
-                    ran_at=now,
-                    items=items,
-                    owner=config.gateway.instance,
-                )
-            )
-            session.flush()
-            if items == 0:
-                return 0
-            enqueue(
+            return _send_sections(
                 session,
                 config,
                 letters,
-                OutgoingMail(
-                    template="meeting_agenda",
-                    values={
-                        "slot": slot.strftime("%A %d %B %Y %H:%M"),
-                        "sections": [{"title": s.title, "lines": s.lines} for s in sections],
-                        "items": items,
-                    },
-                    recipients=tuple(recipients),
-                    purpose="daily MASH meeting agenda",
-                ),
                 now,
+                kind="meeting",
+                slot=slot,
+                sections=sections,
+                items=len(contacts),
+                template="meeting_agenda",
+                recipients=tuple(recipients),
+                purpose="daily MASH meeting agenda",
+                action="meeting-agenda",
             )
-            ledger.append(
-                session,
-                now,
-                ledger.Event(
-                    action="meeting-agenda",
-                    detail={"slot": slot.isoformat(), "items": items},
-                ),
-            )
-            return items
     except IntegrityError:
         return None

@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from gateway.inbound.decode import content_type, headers
+from gateway.inbound.decode import content_type, headers, referenced_ids
 from gateway.outbound.verp import parse_verp
 
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
-_MSGID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,7 @@ def parse_bounce(message: Message, mash_address: str) -> Bounce:
         match = re.search(r"^Message-ID:\s*(<[^>]+>)", body, re.IGNORECASE | re.MULTILINE)
         if match:
             originals.append(match.group(1))
-    for value in headers(message, "In-Reply-To") + headers(message, "References"):
-        originals.extend(_MSGID.findall(value))
+    originals.extend(referenced_ids(message))
     return Bounce(
         verp=verp,
         original_message_ids=tuple(dict.fromkeys(originals)),

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from gateway.addresses import single_address
-from gateway.inbound.check_replies import (
-    CheckInfo,
-    attachments,
-    find_tokens,
-    increased_risk,
-    sender_allowed,
-)
+from gateway.inbound.check_replies import attachments, increased_risk, sender_allowed
 from gateway.inbound.decode import header
 from gateway.inbound.pipeline import (
     CheckReplyDraft,
@@ -17,6 +11,7 @@ from gateway.inbound.pipeline import (
     Decision,
     StepContext,
     Work,
+    matched_checks,
     quarantine,
 )
 from gateway.inbound.quotes import new_text
@@ -24,16 +19,6 @@ from gateway.inbound.referral import body_texts, html_text
 from gateway.ledger import Event
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import OutgoingMail
-
-
-def matched_checks(work: Work, ctx: StepContext) -> tuple[list[CheckInfo], str]:
-    assert work.decoded is not None
-    plain, html = body_texts(work.decoded.message)
-    match = find_tokens(work.decoded.message, ctx.config.gateway.mash_address, plain or html)
-    if match is None:
-        return [], ""
-    found = [ctx.lookup.check_by_token(token) for token in match.tokens]
-    return [c for c in found if c is not None], match.matched_by
 
 
 def _triage(work: Work, ctx: StepContext, reason: str, detail: str, ref: str | None) -> Decision:
@@ -59,7 +44,7 @@ def _triage(work: Work, ctx: StepContext, reason: str, detail: str, ref: str | N
 def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
     assert work.decoded is not None
     message = work.decoded.message
-    checks, matched_by = matched_checks(work, ctx)
+    checks, matched_by = work.checks, work.matched_by
     if len({c.id for c in checks}) != 1:
         refs = ", ".join(sorted({c.reference for c in checks}))
         return _triage(work, ctx, "ambiguous", f"names {len(checks)} checks ({refs})", None)
@@ -126,11 +111,11 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
 def out_of_office(work: Work, ctx: StepContext, base: Decision) -> Decision:
     """An auto-reply to a check request: recorded on the check, never an answer; for RED the
     managers see its text at once."""
-    checks, _ = matched_checks(work, ctx)
+    assert work.decoded is not None
+    checks, _ = matched_checks(work.decoded.message, ctx)
     if len({c.id for c in checks}) != 1:
         return base
     check = checks[0]
-    assert work.decoded is not None
     plain, html = body_texts(work.decoded.message)
     mails = list(base.mails)
     if check.rag == "red":

@@ -17,7 +17,7 @@ from email.message import Message
 from gateway.addresses import plus_tag, single_address
 from gateway.checks import TOKEN
 from gateway.config import AgencySection, Config
-from gateway.inbound.decode import header, headers
+from gateway.inbound.decode import header, headers, referenced_ids
 
 _OUR_ID = re.compile(r"<check\.([0-9A-Z]{8})\.[0-9a-f]+@[^<>\s]+>", re.I)
 _RISK_SUBJECT = re.compile(r"\[urgent\]", re.I)
@@ -46,7 +46,7 @@ class Match:
 
 def find_tokens(message: Message, mash_address: str, body: str) -> Match | None:
     """The check tokens a message names, by the first method that finds any."""
-    ids = " ".join(headers(message, "In-Reply-To") + headers(message, "References"))
+    ids = " ".join(referenced_ids(message))
     steps: list[tuple[str, list[str]]] = [
         ("message-id", _OUR_ID.findall(ids)),
         ("subject tag", TOKEN.findall(header(message, "Subject") or "")),

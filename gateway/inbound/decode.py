@@ -108,6 +108,20 @@ def headers(message: Message, name: str) -> list[str]:
         return _raw_values(message, name)
 
 
+_MSGID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+
+
+def referenced_ids(message: Message) -> list[str]:
+    """The Message-IDs a message answers: In-Reply-To first, then References, each once."""
+    found = [
+        message_id
+        for name in ("In-Reply-To", "References")
+        for value in headers(message, name)
+        for message_id in _MSGID.findall(value)
+    ]
+    return list(dict.fromkeys(found))
+
+
 def header(message: Message, name: str) -> str | None:
     values = headers(message, name)
     return values[0] if values else None

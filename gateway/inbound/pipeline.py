@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -14,7 +13,14 @@ from gateway.config import Config
 from gateway.contacts import ContactDraft
 from gateway.inbound.automatic import Automatic, detect
 from gateway.inbound.check_replies import Attachment, CheckInfo, find_tokens
-from gateway.inbound.decode import Decoded, TooLarge, check_raw_limits, decode, header
+from gateway.inbound.decode import (
+    Decoded,
+    TooLarge,
+    check_raw_limits,
+    decode,
+    header,
+    referenced_ids,
+)
 from gateway.inbound.referral import (
     REFERENCE,
     Referral,
@@ -94,6 +100,9 @@ class Work:
     referral: Referral | None = None
     # The contact a message is about, when it answers or quotes one of ours.
     reference: str | None = None
+    # The checks a reply names (found once, by classify), and how.
+    checks: tuple[CheckInfo, ...] = ()
+    matched_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,20 +165,23 @@ Step = Callable[[Work, "StepContext"], Outcome]
 Handler = Callable[[Work, "StepContext"], Decision]
 
 
-def names_a_check(message: Message, ctx: StepContext) -> bool:
+def matched_checks(message: Message, ctx: StepContext) -> tuple[tuple[CheckInfo, ...], str]:
+    """The existing checks a message names, and how they were found."""
     plain, html = body_texts(message)
     match = find_tokens(message, ctx.config.gateway.mash_address, plain or html)
-    return match is not None and any(ctx.lookup.check_by_token(t) for t in match.tokens)
+    if match is None:
+        return (), ""
+    found = (ctx.lookup.check_by_token(token) for token in match.tokens)
+    return tuple(c for c in found if c is not None), match.matched_by
 
 
 def about_contact(message: Message, lookup: Lookup) -> str | None:
     """The reference of an existing contact this message answers: a reply to our mail, or the
     reference quoted in its subject."""
-    for name in ("In-Reply-To", "References"):
-        for message_id in re.findall(r"<[^<>\s]+>", header(message, name) or ""):
-            row = lookup.outbox_by_message_id(message_id)
-            if row is not None and row.subject_ref is not None:
-                return row.subject_ref
+    for message_id in referenced_ids(message):
+        row = lookup.outbox_by_message_id(message_id)
+        if row is not None and row.subject_ref is not None:
+            return row.subject_ref
     for reference in REFERENCE.findall(header(message, "Subject") or ""):
         if lookup.contact_exists(reference):
             return str(reference)
@@ -220,13 +232,14 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         kind = "bounce"
     elif automatic.automatic:
         kind = "auto_reply"
-    elif names_a_check(message, ctx):
+    elif (found := matched_checks(message, ctx))[0]:
         kind = "check_reply"
+        work = replace(work, checks=found[0], matched_by=found[1])
     else:
-        referral = parse_referral(work.decoded.message)
-        if is_police_notification(work.decoded.message):
+        referral = parse_referral(message)
+        if is_police_notification(message):
             kind = "police_notification"
-        elif is_information_request(work.decoded.message) and referral.children:
+        elif is_information_request(message) and referral.children:
             kind = "rfi"
         elif looks_like_referral(referral):
             kind = "referral"
