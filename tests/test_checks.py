@@ -21,6 +21,7 @@ from gateway.checks import CheckError, Request, request_checks
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
+from gateway.demo import _dsn
 from gateway.digest import send_digest
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import Received, RecordingSmtp
@@ -229,6 +230,32 @@ def test_red_out_of_office_alerts_and_a_bounce_marks_the_check_undeliverable(
     with world.daemon.db.transaction() as session:
         check = session.get(Check, check_id)
         assert check is not None and check.status == "awaiting" and check.out_of_office_at
+
+    # The request then bounces (a DSN to its VERP address): undeliverable, managers told.
+    world.run(_dsn(world.sent("police-mash@met.example")[0], "police-mash@met.example"))
+    with world.daemon.db.transaction() as session:
+        check = session.get(Check, check_id)
+        assert check is not None and check.status == "undeliverable"
+        assert check.next_chase_at is None  # nothing left to chase
+    subjects = [str(_mail(m)["Subject"]) for m in world.sent("duty.manager@hackney.example")]
+    assert any("bounced" in s for s in subjects)
+
+
+def test_a_reply_naming_two_checks_goes_to_a_manager(world: World) -> None:
+    police_id, health_id = _request(world, "green", "police", "health")
+    with world.daemon.db.transaction() as session:
+        tokens = [session.get(Check, i).token for i in (police_id, health_id)]  # type: ignore[union-attr]
+    both = plain_message(
+        8,
+        sender="police-mash@met.example",
+        subject=f"answers [#{tokens[0]}] [#{tokens[1]}]",
+        body="Nothing known.\n",
+    )
+    world.run(both)
+    with world.daemon.db.transaction() as session:
+        held = session.execute(select(Message).where(Message.state == "quarantined")).scalar_one()
+        assert held.quarantine_reason == "triage:ambiguous"
+        assert session.execute(select(CheckReply)).first() is None
 
 
 def test_chasing_climbs_the_ladder_once_and_digests_list_overdue_checks(world: World) -> None:
