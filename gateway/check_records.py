@@ -7,11 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.checks import CheckError, Request, request_checks
 from gateway.config import Config
 from gateway.inbound.pipeline import CheckReplyDraft, CheckUpdate
 from gateway.models import Check, CheckReply, Message, ReplyAttachment
 from gateway.outbound.alerts import manager_alert
-from gateway.outbound.compose import OutgoingMail
+from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.timescales import BusinessCalendar
 
 
 def record_reply(
@@ -86,3 +88,34 @@ def record_update(session: Session, now: datetime, update: CheckUpdate) -> None:
     if update.undeliverable and check.status == "awaiting":
         check.status = "undeliverable"
         check.next_chase_at = None
+
+
+def command_result(
+    to: str, reference: str | None, accepted: bool, lines: list[str], command: str
+) -> OutgoingMail:
+    """The answer to a manager's command email, whether it was carried out or not."""
+    return OutgoingMail(
+        template="command_result",
+        values={"reference": reference, "accepted": accepted, "lines": lines, "command": command},
+        recipients=(to,),
+        purpose=f"command {'confirmed' if accepted else 'refused'}",
+        subject_ref=reference,
+    )
+
+
+def carry_out_request(
+    session: Session, config: Config, letters: Letters, now: datetime, request: Request
+) -> list[OutgoingMail]:
+    """A manager's emailed command: the checks requested, and the manager told either way."""
+    summary = f"CHECKS {request.rag.upper()} {' '.join(request.agencies)}"
+    try:
+        made = request_checks(session, config, letters, now, request)
+    except CheckError as exc:
+        return [command_result(request.requested_by, request.reference, False, [str(exc)], summary)]
+    calendar = BusinessCalendar.from_config(config)
+    lines = [
+        f"{c.rag.upper()} check to {c.agency}, due "
+        f"{calendar.local(c.due_at).strftime('%A %d %B %H:%M')}"
+        for c in made
+    ]
+    return [command_result(request.requested_by, request.reference, True, lines, summary)]

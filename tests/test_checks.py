@@ -23,6 +23,7 @@ from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.demo import _dsn
 from gateway.digest import send_digest
+from gateway.inbound.commands import parse_command
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import Received, RecordingSmtp
 from gateway.models import Check, CheckReply, Message, ReplyAttachment
@@ -381,3 +382,92 @@ def test_checks_request_and_list_on_the_command_line(
         timeout=120,
     )
     assert [r["overdue"] for r in json.loads(later.stdout)] == [True, True]
+
+
+def _command(
+    sender: str,
+    body: str,
+    *,
+    subject: str = "Re: MASH-2026-000001",
+    n: int,
+    in_reply_to: str | None = None,
+) -> bytes:
+    return plain_message(
+        n,
+        sender=sender,
+        subject=subject,
+        body=body,
+        headers={"In-Reply-To": in_reply_to} if in_reply_to else None,
+    )
+
+
+def test_parse_command_block() -> None:
+    command = parse_command(
+        "Please ask:\nCHECKS amber police, health and camhs\nContext: Bruising reported;\n"
+        "household may be known.\n\nQuestion: Any call-outs?\nQuestion: GP registered?\nThanks\n"
+    )
+    assert command is not None
+    assert command.rag == "amber" and command.agencies == ["police", "health", "camhs"]
+    assert command.context == "Bruising reported; household may be known."
+    assert command.questions == ["Any call-outs?", "GP registered?"]
+    assert parse_command("no command here\nchecks are fine") is None
+
+
+def test_manager_command_emails_request_checks_and_are_answered(world: World) -> None:
+    manager = "duty.manager@hackney.example"
+    ack = world.sent("sam.teacher@stjohns-school.example")[0]
+    world.run(
+        _command(
+            manager,
+            "CHECKS RED police health\nContext: School reports bruising; is the household known?\n",
+            subject="Re: MASH referral received",
+            in_reply_to=str(_mail(ack)["Message-ID"]),  # a reply to gateway mail about the REF
+            n=20,
+        ),
+        _command(manager, "CHECKS GREEN police\n", n=21),  # no context
+        _command(manager, "CHECKS AMBER fire\nContext: x\n", n=22),  # unknown agency
+        _command("someone@example.org", "CHECKS RED police\nContext: let me in\n", n=23),
+    )
+    (request,) = world.sent("police-mash@met.example")
+    assert str(_mail(request)["Subject"]).startswith("[RED] MASH check MASH-2026-000001")
+    assert len(world.sent("health-mash@nhs.example")) == 1
+    answers = [
+        (str(_mail(m)["Subject"]), _text(m))
+        for m in world.sent(manager)
+        if "your command" in str(_mail(m)["Subject"])
+    ]
+    (done,) = [
+        t
+        for s, t in answers
+        if s == "MASH gateway: your command was carried out for MASH-2026-000001"
+    ]
+    assert "RED check to police, due" in done and "RED check to health, due" in done
+    refusals = [t for s, t in answers if "refused" in s]
+    assert len(refusals) == 2
+    assert any("add a 'Context:' paragraph" in t for t in refusals)
+    assert any("unknown agency fire" in t for t in refusals)
+    with world.daemon.db.transaction() as session:
+        checks = session.execute(select(Check)).scalars().all()
+        assert {(c.agency, c.rag, c.requested_by) for c in checks} == {
+            ("police", "red", manager),
+            ("health", "red", manager),
+        }
+        held = session.execute(select(Message).where(Message.state == "quarantined")).scalar_one()
+        assert held.quarantine_reason == "triage:command-not-from-manager"
+    assert not world.sent("someone@example.org")
+
+
+def test_a_manager_with_a_pinned_key_is_refused_unsigned_commands(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
+) -> None:
+    keyed = AGENCIES + (
+        '\n[[manager]]\nname = "Keyed Manager"\naddress = "keyed@hackney.example"\n'
+        'key = "0123456789ABCDEF0123456789ABCDEF01234567"\n'
+    )
+    cfg, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, extra=keyed)
+    w = World(dovecot, smtp_sink, cfg)
+    w.run((REFERRALS / "plain-school.eml").read_bytes())
+    w.run(_command("keyed@hackney.example", "CHECKS RED police\nContext: urgent\n", n=30))
+    assert not w.sent("police-mash@met.example")
+    (refusal,) = w.sent("keyed@hackney.example")
+    assert "only a validly signed command is accepted" in _text(refusal)

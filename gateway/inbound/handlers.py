@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.inbound.bounces import parse_bounce
 from gateway.inbound.check_handlers import handle_check_reply, out_of_office, undeliverable
+from gateway.inbound.command_handlers import handle_manager_command
 from gateway.inbound.front_door import handle_referral
 from gateway.inbound.pipeline import BouncedRow, Decision, Handler, OutboxInfo, StepContext, Work
 from gateway.ledger import Event
@@ -127,4 +128,5 @@ def default_handlers() -> dict[str, Handler]:
         "police_notification": handle_referral,
         "correspondence": handle_correspondence,
         "check_reply": handle_check_reply,
+        "manager_command": handle_manager_command,
     }

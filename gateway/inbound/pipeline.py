@@ -9,10 +9,12 @@ from email.message import Message
 from typing import Literal, Protocol
 
 from gateway.cases import CaseMatch
+from gateway.checks import Request
 from gateway.config import Config
 from gateway.contacts import ContactDraft
 from gateway.inbound.automatic import Automatic, detect
 from gateway.inbound.check_replies import Attachment, CheckInfo, find_tokens
+from gateway.inbound.commands import looks_like_command
 from gateway.inbound.decode import (
     Decoded,
     TooLarge,
@@ -21,11 +23,13 @@ from gateway.inbound.decode import (
     header,
     referenced_ids,
 )
+from gateway.inbound.quotes import new_text
 from gateway.inbound.referral import (
     REFERENCE,
     Referral,
     body_texts,
     free_text_referral,
+    html_text,
     is_information_request,
     is_police_notification,
     looks_like_referral,
@@ -146,6 +150,8 @@ class Decision:
     contact_mails: Callable[[str], tuple[OutgoingMail, ...]] | None = None
     check_reply: CheckReplyDraft | None = None
     check_updates: tuple[CheckUpdate, ...] = ()
+    # A manager's command to request checks, carried out when the decision is applied.
+    check_request: Request | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,11 @@ class Stop:
 Outcome = Continue | Stop
 Step = Callable[[Work, "StepContext"], Outcome]
 Handler = Callable[[Work, "StepContext"], Decision]
+
+
+def _has_command(message: Message) -> bool:
+    plain, html = body_texts(message)
+    return looks_like_command(new_text(plain or html_text(html)))
 
 
 def matched_checks(message: Message, ctx: StepContext) -> tuple[tuple[CheckInfo, ...], str]:
@@ -232,6 +243,8 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         kind = "bounce"
     elif automatic.automatic:
         kind = "auto_reply"
+    elif _has_command(message):
+        kind = "manager_command"
     elif (found := matched_checks(message, ctx))[0]:
         kind = "check_reply"
         work = replace(work, checks=found[0], matched_by=found[1])

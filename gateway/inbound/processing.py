@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.cases import CaseMatch, find_case
-from gateway.check_records import record_reply, record_update
+from gateway.check_records import carry_out_request, record_reply, record_update
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.contacts import store
@@ -279,6 +279,10 @@ class Processor:
                 mails.extend(decision.contact_mails(contact.reference))
         if decision.check_reply is not None:
             mails.extend(record_reply(session, self.config, now, message, decision.check_reply))
+        if decision.check_request is not None:
+            mails.extend(
+                carry_out_request(session, self.config, self.letters, now, decision.check_request)
+            )
         for check_update in decision.check_updates:
             record_update(session, now, check_update)
         for mail in mails:

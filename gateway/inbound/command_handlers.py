@@ -1,0 +1,121 @@
+"""Managers' command emails: accepted only from a configured [[manager]], answered by email."""
+
+from __future__ import annotations
+
+from gateway.addresses import single_address
+from gateway.check_records import command_result
+from gateway.checks import Request
+from gateway.config import Config
+from gateway.inbound.commands import parse_command
+from gateway.inbound.decode import header
+from gateway.inbound.pipeline import Decision, StepContext, Work, about_contact, quarantine
+from gateway.inbound.quotes import new_text
+from gateway.inbound.referral import body_texts, html_text
+from gateway.ledger import Event
+from gateway.outbound.alerts import manager_alert
+
+
+def command_text(work: Work) -> str:
+    assert work.decoded is not None
+    plain, html = body_texts(work.decoded.message)
+    return new_text(plain if plain.strip() else html_text(html))
+
+
+def _refuse(sender: str, reference: str | None, why: str, command: str) -> Decision:
+    return Decision(
+        state="processed",
+        kind="manager_command",
+        mails=(command_result(sender, reference, False, [why], command),),
+        events=(
+            Event(
+                action="command-refused",
+                actor=sender,
+                subject_ref=reference,
+                detail={"command": command[:200], "why": why},
+            ),
+        ),
+    )
+
+
+def _agencies_problem(config: Config, agencies: list[str]) -> str | None:
+    known = {a.id for a in config.agency}
+    unknown = [a for a in agencies if a not in known]
+    if not agencies:
+        return "name at least one agency after the RAG, e.g. CHECKS RED police health"
+    if unknown:
+        return f"unknown agency {', '.join(unknown)}; configured: {', '.join(sorted(known))}"
+    return None
+
+
+def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
+    assert work.decoded is not None
+    message = work.decoded.message
+    sender = single_address(header(message, "From"))
+    manager = next(
+        (m for m in ctx.config.manager if sender and m.address.lower() == sender.lower()), None
+    )
+    if manager is None or sender is None:
+        # Never executed, never answered (the sender is not ours to write to): a person looks.
+        decision = quarantine(work, "triage:command-not-from-manager", f"from {sender}")
+        alert = manager_alert(
+            ctx.config,
+            ctx.now,
+            title="a command email came from an address that is not a manager's",
+            lines=[f"From: {sender or 'an unreadable address'}", "It was not carried out."],
+            action="Check who sent it; `mash-gateway quarantine list` shows it.",
+        )
+        return Decision(
+            state=decision.state,
+            kind="manager_command",
+            quarantine_reason=decision.quarantine_reason,
+            quarantine_detail=decision.quarantine_detail,
+            mails=(alert,) if alert else (),
+        )
+    text = command_text(work)
+    command = parse_command(text)
+    assert command is not None  # classify saw the command line
+    summary = f"CHECKS {command.rag.upper()} {' '.join(command.agencies)}"
+    reference = about_contact(message, ctx.lookup)
+    if manager.key is not None:
+        # Fail closed: a manager with a pinned key commands only by signed mail, and signature
+        # checking is not in this build yet.
+        return _refuse(
+            sender,
+            reference,
+            "your signing key is pinned in the configuration, so only a validly signed command "
+            "is accepted; this one could not be verified",
+            summary,
+        )
+    if reference is None:
+        return _refuse(
+            sender,
+            None,
+            "no contact named: reply to a gateway message about the contact, or put its "
+            "reference (MASH-YYYY-NNNNNN) in the subject",
+            summary,
+        )
+    problem = _agencies_problem(ctx.config, command.agencies)
+    if problem is None and not command.context:
+        problem = "a check must say why the information is needed: add a 'Context:' paragraph"
+    if problem is not None:
+        return _refuse(sender, reference, problem, summary)
+    return Decision(
+        state="processed",
+        kind="manager_command",
+        check_request=Request(
+            reference=reference,
+            agencies=tuple(command.agencies),
+            rag=command.rag,
+            context=command.context,
+            questions=tuple(command.questions),
+            requested_by=sender,
+        ),
+        events=(
+            Event(
+                action="command-received",
+                actor=sender,
+                subject_ref=reference,
+                detail={"command": summary},
+            ),
+        ),
+    )
