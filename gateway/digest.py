@@ -72,6 +72,20 @@ def gather(
 
     sections.extend(_check_sections(session, calendar, now))
 
+    # Until a manager records a decision, a contact stays open (protocol 4: within 24 hours).
+    waiting = session.execute(
+        select(Contact)
+        .where(Contact.status == "open", Contact.channel != "rfi")
+        .order_by(Contact.immediate_risk.desc(), Contact.received_at)
+    ).scalars()
+    lines = [
+        f"{c.reference} ({c.source}, received {_ago(now, c.received_at)} ago)"
+        + (" URGENT" if c.immediate_risk else "")
+        for c in waiting
+    ]
+    if lines:
+        sections.append(Section("Contacts waiting for a decision", lines))
+
     incomplete = session.execute(
         select(Contact)
         .where(Contact.incomplete.is_(True), Contact.status == "open")

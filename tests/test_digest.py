@@ -101,11 +101,12 @@ def test_digest_lists_incomplete_referrals_rfis_due_and_quarantine_once(tmp_path
             )
         )
 
-    assert send_digest(db, cfg, clock, letters) == 4
+    assert send_digest(db, cfg, clock, letters) == 6
     assert send_digest(db, cfg, clock, letters) is None  # the slot is taken
     (row,) = _digests(db)
     text = _text(row.raw)
     assert "Incomplete referrals (1)" in text and f"{incomplete} " in text
+    assert "Contacts waiting for a decision (2)" in text
     assert "missing address, consent" in text
     assert f"{overdue}: OVERDUE by 3 hours" in text and f"{soon}: reply due" in text
     assert "message 1: unhandled-kind" in text
@@ -113,7 +114,7 @@ def test_digest_lists_incomplete_referrals_rfis_due_and_quarantine_once(tmp_path
 
     # The next slot sends again, once.
     clock.set(datetime(2026, 3, 2, 13, 5, tzinfo=UTC))
-    assert send_digest(db, cfg, clock, letters) == 4
+    assert send_digest(db, cfg, clock, letters) == 6
     assert send_digest(db, cfg, clock, letters) is None
     assert len(_digests(db)) == 2
 

@@ -111,3 +111,59 @@ def test_concurrent_claims_are_disjoint(
     assert len(first) == len(second) == 5 and not first & second
     with daemon.db.transaction() as session:
         assert claim_due(session, clock.now(), "mash-c", lease, 5, True) == []
+
+
+def test_chase_and_digest_sweeps_on_two_instances_send_once(fresh_postgres_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from helpers import config
+
+    from gateway.checks import Request, request_checks
+    from gateway.chasing import chase_due
+    from gateway.contacts import ContactDraft, store
+    from gateway.db import Database
+    from gateway.digest import send_digest
+    from gateway.outbound.compose import Letters
+
+    cfg = config(
+        f'\n[digest]\ntimes = ["09:00"]\n'
+        '[[agency]]\nid = "police"\nname = "Police"\ncheck_address = "p@met.example"\n'
+        'reply_from = ["p@met.example"]\nsecurity = "tls"\n'
+    ).model_copy()
+    cfg = cfg.model_copy(
+        update={"gateway": cfg.gateway.model_copy(update={"database": fresh_postgres_url})}
+    )
+    start = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+    letters = Letters()
+    databases = [Database(fresh_postgres_url), Database(fresh_postgres_url)]
+    databases[0].upgrade()
+    with databases[0].transaction() as session:
+        draft = ContactDraft(start, "email", "school", {"children": []}, (), False, False, None)
+        reference = store(session, draft, start, None, 2026).reference
+        for _ in range(30):
+            request_checks(
+                session, cfg, letters, start, Request(reference, ("police",), "red", "why")
+            )
+    clock = FrozenClock(start + timedelta(hours=4, minutes=1))
+
+    def sweep(db: Database) -> tuple[int, int | None]:
+        return chase_due(db, cfg, clock, letters), send_digest(db, cfg, clock, letters)
+
+    for _round in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(sweep, databases))
+    with databases[0].transaction() as session:
+        chased = session.execute(
+            select(func.count()).where(AuditEvent.action == "check-chased")
+        ).scalar_one()
+        reminders = session.execute(
+            select(func.count()).where(OutboxRow.purpose.like("RED check reminder%"))
+        ).scalar_one()
+        digests = session.execute(
+            select(func.count()).where(OutboxRow.purpose == "managers' digest")
+        ).scalar_one()
+    assert chased == 30 and reminders == 30, results
+    assert digests == 1
+    for db in databases:
+        db.dispose()
