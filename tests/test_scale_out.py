@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from harness import Running, counts, wait_until
-from helpers import auto_reply, notice, plain_message
+from helpers import auto_reply, config, notice, plain_message
 from sqlalchemy import func, select
 
+from gateway.chasing import chase_due
+from gateway.checks import Request, request_checks
 from gateway.clock import FrozenClock, SystemClock
 from gateway.config import Config, load_config
+from gateway.contacts import ContactDraft, store
 from gateway.daemon import Daemon
+from gateway.db import Database
+from gateway.digest import send_digest
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
 from gateway.models import AuditEvent, Message, MessageSource, OutboxRow
+from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import claim_due, enqueue
 
 MakeConfig = Callable[..., tuple[Config, Path]]
@@ -114,23 +121,11 @@ def test_concurrent_claims_are_disjoint(
 
 
 def test_chase_and_digest_sweeps_on_two_instances_send_once(fresh_postgres_url: str) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-    from datetime import UTC, datetime
-
-    from helpers import config
-
-    from gateway.checks import Request, request_checks
-    from gateway.chasing import chase_due
-    from gateway.contacts import ContactDraft, store
-    from gateway.db import Database
-    from gateway.digest import send_digest
-    from gateway.outbound.compose import Letters
-
     cfg = config(
-        f'\n[digest]\ntimes = ["09:00"]\n'
+        '\n[digest]\ntimes = ["09:00"]\n'
         '[[agency]]\nid = "police"\nname = "Police"\ncheck_address = "p@met.example"\n'
         'reply_from = ["p@met.example"]\nsecurity = "tls"\n'
-    ).model_copy()
+    )
     cfg = cfg.model_copy(
         update={"gateway": cfg.gateway.model_copy(update={"database": fresh_postgres_url})}
     )
