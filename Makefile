@@ -36,6 +36,7 @@ lint: install
 bench: install system-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/quotes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
