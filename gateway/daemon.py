@@ -155,7 +155,9 @@ class Daemon:
         listener = None
         if self.config.listener.enabled:
             listener = start_listener(self.config, self.db, self.clock, self.pipeline_wake.set)
-        # Work left by a previous run is due now, not at the first tick.
+        # Chases and digests missed while the gateway was down happen now, once, not at the
+        # first tick; then work left by a previous run.
+        self._safe_jobs()
         self.pipeline_wake.set()
         self.outbox_wake.set()
         for thread in threads:

@@ -14,6 +14,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from harness import Running, wait_until
 from helpers import config, plain_message
 from sqlalchemy import select
 
@@ -471,3 +472,21 @@ def test_a_manager_with_a_pinned_key_is_refused_unsigned_commands(
     assert not w.sent("police-mash@met.example")
     (refusal,) = w.sent("keyed@hackney.example")
     assert "only a validly signed command is accepted" in _text(refusal)
+
+
+def test_a_chase_missed_while_the_daemon_was_down_is_sent_when_it_starts(
+    world: World, smtp_sink: RecordingSmtp
+) -> None:
+    _request(world, "red", "police")
+    world.daemon.db.dispose()
+    later = FrozenClock(START + timedelta(hours=6))  # the gateway was down past the due time
+    restarted = Daemon(world.daemon.config, later)
+    with Running(restarted):
+        # Well before the 30-second sweep interval: the start-up sweep sent it.
+        wait_until(
+            lambda: len(world.sent("police-mash@met.example")) == 2,
+            timeout=10,
+            what="the missed reminder",
+        )
+    reminder = _mail(world.sent("police-mash@met.example")[1])
+    assert "reminder (second)" in str(reminder["Subject"])  # the highest rung due, once
