@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from gateway import ledger
 from gateway.addresses import plus_address
-from gateway.checks import subject_tag
+from gateway.checks import OPEN_STATES, subject_tag
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -37,7 +37,7 @@ def chase_due(db: Database, config: Config, clock: Clock, letters: Letters) -> i
         query = (
             select(Check)
             .where(
-                Check.status == "awaiting",
+                Check.status.in_(OPEN_STATES),
                 Check.next_chase_at.is_not(None),
                 Check.next_chase_at <= now,
             )

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.checks import CheckError, Request, request_checks
+from gateway.checks import OPEN_STATES, CheckError, Request, request_checks
 from gateway.config import Config
 from gateway.inbound.pipeline import CheckReplyDraft, CheckUpdate
 from gateway.models import Check, CheckReply, Message, ReplyAttachment
@@ -48,7 +48,7 @@ def record_reply(
             )
         )
     check.replies += 1
-    if check.status != "awaiting":
+    if check.status not in OPEN_STATES:
         return []
     check.status = "answered"
     check.answered_at = message.received_at
@@ -57,7 +57,7 @@ def record_reply(
     waiting = session.execute(
         select(Check.id).where(
             Check.contact_id == check.contact_id,
-            Check.status == "awaiting",
+            Check.status.in_(OPEN_STATES),
             Check.id != check.id,
         )
     ).first()
@@ -85,7 +85,9 @@ def record_update(session: Session, now: datetime, update: CheckUpdate) -> None:
         return
     if update.out_of_office and check.out_of_office_at is None:
         check.out_of_office_at = now
-    if update.undeliverable and check.status == "awaiting":
+    if update.held and check.status == "pending":
+        check.status = "held"
+    if update.undeliverable and check.status in OPEN_STATES:
         check.status = "undeliverable"
         check.next_chase_at = None
 

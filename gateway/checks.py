@@ -7,6 +7,7 @@ token, carried in its Message-ID, its subject tag and its Reply-To plus-address.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,12 +20,15 @@ from sqlalchemy.orm import Session
 from gateway import ledger
 from gateway.addresses import plus_address
 from gateway.config import Config
-from gateway.models import Check, Contact
+from gateway.models import AuditEvent, Check, CheckReply, Contact, ReplyAttachment
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.timescales import BusinessCalendar, deadline
 
 RAGS = ("red", "amber", "green")
+# A check still waiting for an answer; "held": a reply came but waits for a manager (wrong
+# sender, unverified), so chasing goes on: a spoofed reply must not silence the chase.
+OPEN_STATES = ("pending", "held")
 # Crockford's base32: no I, L, O or U to misread. 8 characters are 40 bits; a reply also has to
 # come from the agency's own address before it counts.
 TOKEN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # noqa: S105 - an alphabet, not a secret
@@ -113,7 +117,7 @@ def request_checks(
             requested_by=request.requested_by,
             requested_at=now,
             due_at=due_at,
-            status="awaiting",
+            status="pending",
             late=False,
             replies=0,
             chase_level=0,
@@ -165,20 +169,78 @@ def request_checks(
     return checks
 
 
+def check_status(check: Check, now: datetime) -> str:
+    """pending, overdue, held, answered or undeliverable, as the operator sees it now."""
+    if check.status == "pending" and check.due_at <= now:
+        return "overdue"
+    return check.status
+
+
 def check_summary(check: Check, now: datetime) -> dict[str, Any]:
     return {
         "id": check.id,
+        "contact": check.reference,
         "reference": check.reference,
         "agency": check.agency,
         "rag": check.rag,
-        "status": check.status,
+        "status": check_status(check, now),
         "requested_at": check.requested_at.isoformat(),
         "requested_by": check.requested_by,
         "due_at": check.due_at.isoformat(),
-        "overdue": check.status == "awaiting" and check.due_at <= now,
+        "overdue": check.status in OPEN_STATES and check.due_at <= now,
         "answered_at": check.answered_at.isoformat() if check.answered_at else None,
         "late": check.late,
         "replies": check.replies,
         "chases": check.chase_level,
         "context": check.context,
     }
+
+
+def check_detail(session: Session, check_id: int, now: datetime) -> dict[str, Any] | None:
+    check = session.get(Check, check_id)
+    if check is None:
+        return None
+    data = check_summary(check, now)
+    data["questions"] = list(check.questions)
+    data["out_of_office_at"] = (
+        check.out_of_office_at.isoformat() if check.out_of_office_at else None
+    )
+    data["replies"] = []
+    for reply in session.execute(
+        select(CheckReply).where(CheckReply.check_id == check.id).order_by(CheckReply.id)
+    ).scalars():
+        attachments = session.execute(
+            select(ReplyAttachment.filename, ReplyAttachment.size, ReplyAttachment.sha256).where(
+                ReplyAttachment.reply_id == reply.id
+            )
+        ).all()
+        data["replies"].append(
+            {
+                "id": reply.id,
+                "received_at": reply.received_at.isoformat(),
+                "sender": reply.sender,
+                "matched_by": reply.matched_by,
+                "late": reply.late,
+                "verified": reply.verified,
+                "increased_risk": reply.increased_risk,
+                "text": reply.text,
+                "attachments": [
+                    {"filename": f, "size": size, "sha256": digest}
+                    for f, size, digest in attachments
+                ],
+            }
+        )
+    events = session.execute(
+        select(AuditEvent).where(AuditEvent.subject_ref == check.reference).order_by(AuditEvent.id)
+    ).scalars()
+    data["timeline"] = [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "recipient": e.recipient,
+        }
+        for e in events
+        if json.loads(e.detail or "{}").get("check") == check.id
+    ]
+    return data

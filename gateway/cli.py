@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -262,25 +263,11 @@ def inspect(
     state: State, sub_config: str | None, sub_now: str | None, files: tuple[str, ...], as_json: bool
 ) -> None:
     """Show what the gateway would decide for raw messages; changes nothing."""
-    from gateway.inspection import inspect_bytes
-
     _apply_common(state, sub_config, sub_now)
     config = _config_or_default(state)
     now = state.clock().now()
-    results = []
-    for name in files:
-        try:
-            raw = Path(name).read_bytes()
-        except OSError as exc:
-            result: dict[str, Any] = {
-                "kind": "unknown",
-                "auto_reply": False,
-                "quarantine_reason": f"unreadable: {exc.strerror}",
-                "reasons": [],
-            }
-        else:
-            result = inspect_bytes(raw, config, now)
-        results.append({"file": name, **result})
+    with _read_only_lookup(state, config) as lookup:
+        results = _inspect_files(files, config, now, lookup)
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
         return
@@ -296,6 +283,59 @@ def inspect(
         )
         for reason in result["reasons"]:
             click.echo(f"  {reason}")
+
+
+@contextmanager
+def _read_only_lookup(state: State, config: Config) -> Iterator[Any]:
+    """The configured database, read in a transaction that is rolled back; None when there
+    is no configuration file or its SQLite file does not exist (inspect creates nothing)."""
+    from sqlalchemy.engine import make_url
+
+    from gateway.inbound.processing import DbLookup
+
+    url = make_url(config.gateway.database)
+    missing_file = url.get_backend_name() == "sqlite" and not Path(url.database or "").exists()
+    if not state.config_file.exists() or missing_file:
+        yield None
+        return
+    db = Database(config.gateway.database)
+    try:
+        try:
+            db.require_current()
+        except SchemaOutOfDate as exc:
+            click.echo(f"note: not matching checks: {exc}", err=True)
+            yield None
+            return
+        with db.engine.connect() as connection:
+            from sqlalchemy.orm import Session
+
+            with Session(bind=connection) as session:
+                yield DbLookup(session)
+                session.rollback()
+    finally:
+        db.dispose()
+
+
+def _inspect_files(
+    files: tuple[str, ...], config: Config, now: datetime, lookup: Any
+) -> list[dict[str, Any]]:
+    from gateway.inspection import inspect_bytes
+
+    results = []
+    for name in files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as exc:
+            result: dict[str, Any] = {
+                "kind": "unknown",
+                "auto_reply": False,
+                "quarantine_reason": f"unreadable: {exc.strerror}",
+                "reasons": [],
+            }
+        else:
+            result = inspect_bytes(raw, config, now, lookup)
+        results.append({"file": name, **result})
+    return results
 
 
 def _config_or_default(state: State) -> Config:

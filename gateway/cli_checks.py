@@ -82,6 +82,7 @@ def checks_request(
 @checks.command("list")
 @_common
 @click.option("--reference", help="Only this contact's checks.")
+@click.option("--agency", help="Only this agency's checks.")
 @click.option("--overdue", is_flag=True, help="Only checks past due and unanswered.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
@@ -90,6 +91,7 @@ def checks_list(
     sub_config: str | None,
     sub_now: str | None,
     reference: str | None,
+    agency: str | None,
     overdue: bool,
     as_json: bool,
 ) -> None:
@@ -103,6 +105,8 @@ def checks_list(
     query = select(Check).order_by(Check.id)
     if reference:
         query = query.where(Check.reference == reference.strip().upper())
+    if agency:
+        query = query.where(Check.agency == agency.strip().lower())
     with db.transaction() as session:
         rows = [check_summary(c, now) for c in session.execute(query).scalars()]
     if overdue:
@@ -112,12 +116,104 @@ def checks_list(
         if not items:
             click.echo("no checks")
         for c in items:
-            state_text = c["status"] + (" LATE" if c["late"] else "")
-            if c["overdue"]:
-                state_text = "OVERDUE"
+            state_text = c["status"].upper() + (" (late)" if c["late"] else "")
             click.echo(
                 f"{c['id']:>5}  {c['reference']}  {c['rag'].upper():<5} {c['agency']:<12} "
                 f"due {c['due_at']}  {state_text}  replies {c['replies']}  chases {c['chases']}"
             )
 
     _emit(rows, as_json, text)
+
+
+@checks.command("show")
+@_common
+@click.argument("check_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def checks_show(
+    state: State, sub_config: str | None, sub_now: str | None, check_id: int, as_json: bool
+) -> None:
+    """One check: its request, replies (new text, attachments) and timeline."""
+    from gateway.checks import check_detail
+
+    _apply_common(state, sub_config, sub_now)
+    db = state.database(state.config())
+    with db.transaction() as session:
+        data = check_detail(session, check_id, state.clock().now())
+    if data is None:
+        raise click.ClickException(f"no check {check_id}")
+
+    def text(d: dict[str, Any]) -> None:
+        click.echo(
+            f"check {d['id']}: {d['rag'].upper()} to {d['agency']} for {d['contact']}, "
+            f"{d['status']}, due {d['due_at']}"
+        )
+        click.echo(f"context: {d['context']}")
+        for question in d["questions"]:
+            click.echo(f"question: {question}")
+        for reply in d["replies"]:
+            flags = ", ".join(
+                f
+                for f, on in (
+                    ("late", reply["late"]),
+                    ("verified", reply["verified"]),
+                    ("INCREASED RISK", reply["increased_risk"]),
+                )
+                if on
+            )
+            click.echo(
+                f"reply {reply['received_at']} from {reply['sender']} by {reply['matched_by']}"
+                + (f" [{flags}]" if flags else "")
+            )
+            for line in reply["text"].splitlines():
+                click.echo(f"  | {line}")
+            for item in reply["attachments"]:
+                click.echo(f"  attachment: {item['filename']} ({item['size']} bytes)")
+        click.echo("timeline:")
+        for event in d["timeline"]:
+            click.echo(f"  {event['at']}  {event['action']}  {event['recipient'] or ''}")
+
+    _emit(data, as_json, text)
+
+
+@cli.command()
+@_common
+@click.option("--dry-run", is_flag=True, help="Print what would be sent now; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def digest(
+    state: State, sub_config: str | None, sub_now: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """The managers' digest: --dry-run shows it; without, queue the current slot's digest
+    (once per slot, as the daemon's sweep does)."""
+    from gateway.digest import gather, send_digest
+    from gateway.outbound.compose import Letters
+    from gateway.timescales import BusinessCalendar
+
+    _apply_common(state, sub_config, sub_now)
+    config = state.config()
+    db = state.database(config)
+    clock = state.clock()
+    if not dry_run:
+        items = send_digest(db, config, clock, Letters())
+        click.echo(
+            "no digest: this slot's was already sent, or no slot or manager is configured"
+            if items is None
+            else f"digest queued with {items} item(s)"
+            if items
+            else "nothing to report: no digest sent"
+        )
+        return
+    with db.transaction() as session:
+        sections = gather(session, config, BusinessCalendar.from_config(config), clock.now())
+    data = [{"title": s.title, "lines": s.lines} for s in sections]
+
+    def text(items: list[dict[str, Any]]) -> None:
+        if not items:
+            click.echo("nothing to report: an empty digest is not sent")
+        for section in items:
+            click.echo(f"{section['title']} ({len(section['lines'])})")
+            for line in section["lines"]:
+                click.echo(f"  - {line}")
+
+    _emit(data, as_json, text)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway import ledger
-from gateway.checks import RAGS
+from gateway.checks import OPEN_STATES, RAGS
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -159,7 +159,7 @@ def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime)
     awaiting = (
         session.execute(
             select(Check)
-            .where(Check.status == "awaiting", Check.due_at <= now + DUE_SOON)
+            .where(Check.status.in_(OPEN_STATES), Check.due_at <= now + DUE_SOON)
             .order_by(Check.due_at)
         )
         .scalars()

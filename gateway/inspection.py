@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from gateway.addresses import single_address
 from gateway.cases import CaseMatch
 from gateway.config import Config
-from gateway.inbound.check_replies import CheckInfo
+from gateway.inbound.bounces import parse_bounce
+from gateway.inbound.check_replies import CheckInfo, sender_allowed
+from gateway.inbound.decode import header
 from gateway.inbound.pipeline import (
     INSPECT_STEPS,
+    Lookup,
     OutboxInfo,
     StepContext,
     StepFailed,
     Work,
     run,
 )
+from gateway.inbound.quotes import new_text
+from gateway.inbound.referral import body_texts, html_text
 
 
 class _NoState:
@@ -47,8 +53,12 @@ class _NoState:
         return None
 
 
-def inspect_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
-    ctx = StepContext(config=config, now=now, lookup=_NoState())
+def inspect_bytes(
+    raw: bytes, config: Config, now: datetime, lookup: Lookup | None = None
+) -> dict[str, Any]:
+    """What the gateway would decide. With a LOOKUP (read-only, over the configured database)
+    a check reply is matched to its check; without, nothing is read."""
+    ctx = StepContext(config=config, now=now, lookup=lookup or _NoState())
     try:
         result = run(INSPECT_STEPS, Work(raw=raw), ctx)
     except StepFailed as failure:
@@ -75,9 +85,38 @@ def inspect_bytes(raw: bytes, config: Config, now: datetime) -> dict[str, Any]:
     if work.referral is not None:
         out["referral"] = work.referral.as_json()
     if work.decoded is not None:
+        message = work.decoded.message
+        out["check"] = _check_match(work, ctx)
+        human = not (automatic and automatic.automatic)
+        plain, html = body_texts(message)
+        out["reply_text"] = new_text(plain if plain.strip() else html_text(html)) if human else None
+        if automatic is not None and automatic.bounce:
+            bounce = parse_bounce(message, config.gateway.mash_address)
+            out["bounce"] = {
+                "recipients": [r.recipient for r in bounce.recipients],
+                "permanent": bounce.permanent,
+            }
         out["mime"] = {
             "parts": work.decoded.part_count,
             "depth": work.decoded.depth,
             "defects": list(work.decoded.defects),
         }
     return out
+
+
+def _check_match(work: Work, ctx: StepContext) -> dict[str, Any] | None:
+    if len({c.id for c in work.checks}) != 1 or work.decoded is None:
+        return None
+    check = work.checks[0]
+    agency = next((a for a in ctx.config.agency if a.id == check.agency), None)
+    sender = single_address(header(work.decoded.message, "From"))
+    return {
+        "id": check.id,
+        "method": work.matched_by,
+        "agency": check.agency,
+        "reference": check.reference,
+        "sender_allowed": agency is not None and sender_allowed(agency, sender),
+        # Signature verification is not in this build: nothing is verified yet.
+        "verified": False,
+        "late": (work.received_at or ctx.now) > check.due_at,
+    }

@@ -266,8 +266,8 @@ class Check(Base):
     requested_by: Mapped[str] = mapped_column(String(320))
     requested_at: Mapped[datetime]
     due_at: Mapped[datetime]
-    # "awaiting", "answered", "undeliverable"
-    status: Mapped[str] = mapped_column(String(16), default="awaiting")
+    # "pending", "answered", "undeliverable"
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     answered_at: Mapped[datetime | None]
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     replies: Mapped[int] = mapped_column(Integer, default=0)

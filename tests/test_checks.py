@@ -231,7 +231,7 @@ def test_red_out_of_office_alerts_and_a_bounce_marks_the_check_undeliverable(
     assert "out of the office until Monday" in _text(alert)
     with world.daemon.db.transaction() as session:
         check = session.get(Check, check_id)
-        assert check is not None and check.status == "awaiting" and check.out_of_office_at
+        assert check is not None and check.status == "pending" and check.out_of_office_at
 
     # The request then bounces (a DSN to its VERP address): undeliverable, managers told.
     world.run(_dsn(world.sent("police-mash@met.example")[0], "police-mash@met.example"))
@@ -490,3 +490,99 @@ def test_a_chase_missed_while_the_daemon_was_down_is_sent_when_it_starts(
         )
     reminder = _mail(world.sent("police-mash@met.example")[1])
     assert "reminder (second)" in str(reminder["Subject"])  # the highest rung due, once
+
+
+def test_a_checks_life_stepped_with_run_once_now(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    tmp_path: Path,
+) -> None:
+    _, path = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, extra=AGENCIES)
+
+    def cli(now: datetime, *args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "-c", str(path), "--now", now.isoformat(), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    police = "police-mash@met.example"
+    dovecot.append("mash", (REFERRALS / "plain-school.eml").read_bytes(), arrived=START)
+    cli(START, "run", "--once")
+    cli(
+        START,
+        "checks",
+        "request",
+        "MASH-2026-000001",
+        "--agency",
+        "police",
+        "--rag",
+        "amber",
+        "--context",
+        "Bruising reported; is the household known?",
+    )
+    cli(START, "run", "--once")
+    (request,) = [_mail(m) for m in smtp_sink.messages if police in m.recipients]
+
+    cli(START + timedelta(hours=23), "run", "--once")  # not yet due
+    assert len([m for m in smtp_sink.messages if police in m.recipients]) == 1
+    cli(START + timedelta(hours=24, minutes=1), "run", "--once")  # due: first reminder
+    assert len([m for m in smtp_sink.messages if police in m.recipients]) == 2
+    thursday = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)  # due + half the window has passed
+    cli(thursday, "run", "--once")
+    assert [m for m in smtp_sink.messages if "ppd-inspector@met.example" in m.recipients]
+    listed = json.loads(cli(thursday, "checks", "list", "--json").stdout)
+    assert listed[0]["status"] == "overdue" and listed[0]["chases"] == 2
+
+    # An Outlook-style answer: matched by In-Reply-To, the quoted request dropped.
+    reply = _reply(
+        request,
+        police,
+        "Known: one domestic call-out in 2025.\n\n-----Original Message-----\n"
+        f"From: mash@hackney.example\nSent: 03 March 2026 10:00\nSubject: {request['Subject']}\n",
+        n=40,
+    )
+    reply_file = tmp_path / "reply.eml"
+    reply_file.write_bytes(reply)
+    seen = json.loads(cli(thursday, "inspect", str(reply_file), "--json").stdout)
+    assert seen["check"] == {
+        "id": 1,
+        "method": "message-id",
+        "agency": "police",
+        "reference": "MASH-2026-000001",
+        "sender_allowed": True,
+        "verified": False,
+        "late": True,
+    }
+    assert seen["reply_text"] == "Known: one domestic call-out in 2025."
+    dovecot.append("mash", reply, arrived=thursday + timedelta(minutes=30))
+    cli(thursday + timedelta(minutes=30), "run", "--once")
+    shown = json.loads(cli(thursday, "checks", "show", "1", "--json").stdout)
+    assert shown["status"] == "answered" and shown["late"] is True
+    assert shown["replies"][0]["text"] == "Known: one domestic call-out in 2025."
+    assert "check-chased" in [e["action"] for e in shown["timeline"]]
+
+    cli(datetime(2026, 3, 6, 12, 0, tzinfo=UTC), "run", "--once")  # chasing has stopped
+    assert len([m for m in smtp_sink.messages if police in m.recipients]) == 3
+    dry = cli(datetime(2026, 3, 6, 12, 0, tzinfo=UTC), "digest", "--dry-run", "--json")
+    titles = [section["title"] for section in json.loads(dry.stdout)]
+    assert "Overdue checks" not in titles and "Contacts waiting for a decision" in titles
+
+
+def test_a_reply_from_an_unregistered_address_holds_the_check_and_chasing_goes_on(
+    world: World,
+) -> None:
+    (check_id,) = _request(world, "red", "police")
+    request = _mail(world.sent("police-mash@met.example")[0])
+    world.run(_reply(request, "police-mash@met-police.example", "All clear, stop asking.", n=50))
+    with world.daemon.db.transaction() as session:
+        check = session.get(Check, check_id)
+        assert check is not None and check.status == "held" and check.answered_at is None
+    world.clock.advance(timedelta(hours=4, minutes=1))
+    world.run()
+    assert len(world.sent("police-mash@met.example")) == 2  # a spoof does not silence the chase

@@ -121,3 +121,39 @@ def test_hours_config_builds_the_calendar() -> None:
         parse_config(base + '[hours]\ndays = ["funday"]\n', "t.toml")
     with pytest.raises(ConfigError, match=r"t\.toml:6: hours\.open"):
         parse_config(base + '[hours]\nopen = "9am"\n', "t.toml")
+
+
+def _rag(rag: str, counting: str) -> tuple[timedelta, str]:
+    from helpers import config
+
+    policy = config(
+        f'[rag.{rag}]\nreply_within = "{ {"red": 4, "amber": 24, "green": 72}[rag] } hours"\n'
+        f'counting = "{counting}"\n'
+    ).rag.of(rag)
+    return policy.reply_within, policy.counting
+
+
+@pytest.mark.parametrize(
+    ("rag", "counting", "start", "due"),
+    [
+        # Clock time: the window runs through nights, weekends and holidays.
+        ("red", "clock", london(2026, 3, 6, 16, 30), london(2026, 3, 6, 20, 30)),
+        ("amber", "clock", london(2026, 3, 6, 16, 30), london(2026, 3, 7, 16, 30)),
+        ("green", "clock", london(2026, 3, 6, 16, 30), london(2026, 3, 9, 16, 30)),
+        # March clock change: 4 elapsed hours from 00:30 GMT end at 05:30 BST.
+        ("red", "clock", london(2026, 3, 29, 0, 30), london(2026, 3, 29, 5, 30)),
+        # October: 4 elapsed hours from 00:30 BST end at 03:30 GMT.
+        ("red", "clock", london(2026, 10, 25, 0, 30), london(2026, 10, 25, 3, 30)),
+        # Working time, Friday afternoon: RED's 4 hours finish on Monday morning.
+        ("red", "working", london(2026, 3, 6, 16, 30), london(2026, 3, 9, 12, 30)),
+        ("red", "working", london(2026, 3, 6, 17, 0), london(2026, 3, 9, 13, 0)),
+        # AMBER 24 working hours = three 8-hour days.
+        ("amber", "working", london(2026, 3, 6, 16, 30), london(2026, 3, 11, 16, 30)),
+        # Easter: Good Friday and Easter Monday are not working days.
+        ("red", "working", london(2026, 4, 2, 15, 0), london(2026, 4, 7, 11, 0)),
+        ("green", "working", london(2026, 4, 2, 9, 0), london(2026, 4, 16, 17, 0)),
+    ],
+)
+def test_rag_deadlines(rag: str, counting: str, start: datetime, due: datetime) -> None:
+    within, how = _rag(rag, counting)
+    assert deadline(start, within, how, CAL) == due.astimezone(UTC)  # type: ignore[arg-type]

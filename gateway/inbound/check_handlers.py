@@ -21,7 +21,14 @@ from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import OutgoingMail
 
 
-def _triage(work: Work, ctx: StepContext, reason: str, detail: str, ref: str | None) -> Decision:
+def _triage(
+    work: Work,
+    ctx: StepContext,
+    reason: str,
+    detail: str,
+    ref: str | None,
+    held: tuple[int, ...] = (),
+) -> Decision:
     """Never attached automatically: held for a manager, who is told why."""
     decision = quarantine(work, f"triage:{reason}", detail)
     alert = manager_alert(
@@ -38,6 +45,7 @@ def _triage(work: Work, ctx: StepContext, reason: str, detail: str, ref: str | N
         quarantine_reason=decision.quarantine_reason,
         quarantine_detail=detail,
         mails=(alert,) if alert else (),
+        check_updates=tuple(CheckUpdate(check_id, held=True) for check_id in held),
     )
 
 
@@ -56,7 +64,7 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
             f"a reply to the {check.rag.upper()} check to {check.agency} came from "
             f"{sender or 'an unreadable address'}, not one of that agency's reply_from addresses"
         )
-        return _triage(work, ctx, "sender", detail, check.reference)
+        return _triage(work, ctx, "sender", detail, check.reference, held=(check.id,))
     assert sender is not None
     plain, html = body_texts(message)
     text = new_text(plain if plain.strip() else html_text(html))

@@ -133,6 +133,7 @@ class CheckUpdate:
     check_id: int
     undeliverable: bool = False
     out_of_office: bool = False
+    held: bool = False
 
 
 @dataclass(frozen=True)
