@@ -37,6 +37,7 @@ bench: install system-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/quotes.py
+	$(BIN)/python bench/matching.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
