@@ -96,6 +96,10 @@ def chase_due(db: Database, config: Config, clock: Clock, letters: Letters) -> i
                             ),
                         },
                         message_id_tag=check.token,
+                        sign=True,
+                        encrypt_to=(agency.key,) if agency.security == "pgp" and agency.key else (),
+                        outer_subject=f"[{check.rag.upper()}] MASH check reminder "
+                        f"{check.reference} {subject_tag(check.token)}",
                     )
                 )
             first_red = check.rag == "red" and check.chase_level == 0

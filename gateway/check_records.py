@@ -30,7 +30,7 @@ def record_reply(
         sender=draft.sender,
         matched_by=draft.matched_by,
         late=draft.late,
-        verified=False,
+        verified=draft.verified,
         increased_risk=draft.increased_risk is not None,
         text=draft.text,
     )

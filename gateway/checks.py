@@ -144,6 +144,10 @@ def request_checks(
             automatic=False,
             extra_headers={"Reply-To": plus_address(config.gateway.mash_address, token)},
             message_id_tag=token,
+            sign=True,
+            encrypt_to=(agency.key,) if agency.security == "pgp" and agency.key else (),
+            # Outside the encryption only the reference, the RAG and the token show.
+            outer_subject=f"[{rag.upper()}] MASH check {contact.reference} {subject_tag(token)}",
         )
         row = enqueue(session, config, letters, mail, now)
         check.request_message_id = row.header_message_id

@@ -626,6 +626,6 @@ def audit_verify(state: State, sub_config: str | None, sub_now: str | None, as_j
 
 
 def main() -> None:
-    import gateway.cli_checks  # noqa: F401 - registers `checks`
+    from gateway import cli_checks, cli_keys  # noqa: F401 - they register their commands
 
     cli(prog_name="mash-gateway")

@@ -131,6 +131,25 @@ class GatewaySection(_Section):
     mailbox_alert_after: Duration = timedelta(minutes=10)
     processing_attempts: StrictInt = Field(default=3, ge=1, le=20)
     instance: StrictStr = "mash-gateway"
+    # OpenPGP: the gateway's own keyring, and the MASH's signing key in it (by fingerprint).
+    gnupg_home: StrictStr | None = None
+    signing_key: Fingerprint | None = None
+    signing_key_passphrase_env: EnvName | None = None
+    signing_key_passphrase_file: StrictStr | None = None
+    # Authentication-Results are trusted only from this authserv-id (the MASH's boundary MTA).
+    authserv_id: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _signing_needs_keyring(self) -> GatewaySection:
+        if self.signing_key and not self.gnupg_home:
+            raise ValueError("signing_key needs gnupg_home (the keyring that holds it)")
+        return self
+
+    @property
+    def signing_passphrase(self) -> Secret | None:
+        if not (self.signing_key_passphrase_env or self.signing_key_passphrase_file):
+            return None
+        return Secret(env=self.signing_key_passphrase_env, file=self.signing_key_passphrase_file)
 
 
 class SmtpSection(_Section):
@@ -411,6 +430,12 @@ class Config(_Section):
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()
+
+    @model_validator(mode="after")
+    def _pgp_needs_keyring(self) -> Config:
+        if not self.gateway.gnupg_home and any(a.security == "pgp" for a in self.agency):
+            raise ValueError('an agency with security = "pgp" needs gateway.gnupg_home')
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from gateway.chasing import chase_due
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.crypto import keyring_from_config
 from gateway.db import Database
 from gateway.digest import send_digest, send_meeting_agenda
 from gateway.inbound.handlers import default_handlers
@@ -24,7 +25,7 @@ from gateway.inbound.processing import Processor
 from gateway.inbound.smtp import start_listener
 from gateway.jobs import alert_failing_mailboxes
 from gateway.outbound.compose import DEFAULT_TEMPLATES, Letters
-from gateway.outbound.outbox import release_own_leases
+from gateway.outbound.outbox import release_held, release_own_leases
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.smtp import SmtpConnector, SmtpTransport, connect_smtp
 
@@ -57,7 +58,8 @@ class Daemon:
         self.config = config
         self.clock = clock
         self.db = Database(config.gateway.database)
-        self.letters = Letters(templates)
+        self.keyring = keyring_from_config(config)
+        self.letters = Letters(templates, self.keyring)
         self.owner = config.gateway.instance
         self.stop_event = threading.Event()
         self.pipeline_wake = threading.Event()
@@ -84,6 +86,7 @@ class Daemon:
             self.owner,
             on_finished=self._finished,
             on_queued=self.outbox_wake.set,
+            keyring=self.keyring,
         )
         transport = SmtpTransport(config.smtp, self._smtp_password, smtp_connect)
         self.sender = OutboxSender(self.db, config, clock, transport, self.letters, self.owner)
@@ -111,6 +114,8 @@ class Daemon:
 
     def run_jobs(self) -> None:
         alert_failing_mailboxes(self.db, self.config, self.clock, self.letters)
+        with self.db.transaction() as session:
+            release_held(session, self.config, self.letters, self.clock.now())
         chase_due(self.db, self.config, self.clock, self.letters)
         send_digest(self.db, self.config, self.clock, self.letters)
         send_meeting_agenda(self.db, self.config, self.clock, self.letters)

@@ -52,6 +52,9 @@ class _NoState:
     def check_by_request(self, header_message_id: str) -> CheckInfo | None:
         return None
 
+    def signature_seen(self, payload_sha256: str) -> bool:
+        return False
+
 
 def inspect_bytes(
     raw: bytes, config: Config, now: datetime, lookup: Lookup | None = None

@@ -124,6 +124,8 @@ class OutboxRow(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     purpose: Mapped[str] = mapped_column(String(64))
+    # How to sign or encrypt it (kept so that held mail can be sealed once its key is fixed).
+    sealing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     subject_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)
     # pending -> sending (leased) -> sent | failed; bounced when a DSN comes back.
@@ -305,3 +307,14 @@ class ReplyAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SeenSignature(Base):
+    """Signed payloads already accepted: the same signed message sent again is a replay."""
+
+    __tablename__ = "seen_signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payload_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    seen_at: Mapped[datetime]

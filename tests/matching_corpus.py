@@ -83,6 +83,9 @@ class Lookup:
     def check_by_token(self, token: str) -> CheckInfo | None:
         return self.checks.get(token.upper())
 
+    def signature_seen(self, payload_sha256: str) -> bool:
+        return False
+
     def check_by_request(self, header_message_id: str) -> CheckInfo | None:
         return next(
             (c for c in self.checks.values() if c.request_message_id == header_message_id), None

@@ -16,6 +16,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral import body_texts, html_text
+from gateway.inbound.signatures import judge
 from gateway.ledger import Event
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import OutgoingMail
@@ -66,6 +67,22 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
         )
         return _triage(work, ctx, "sender", detail, check.reference, held=(check.id,))
     assert sender is not None
+    verdict = judge(
+        work.crypto,
+        message,
+        ctx.config,
+        expected=agency.key,
+        not_before=check.requested_at,
+        seen=ctx.lookup.signature_seen,
+    )
+    # With a pinned key, only a verified reply counts; without one, the address does, unless
+    # our boundary server saw DMARC fail for it.
+    if (agency.key and not verdict.verified) or verdict.status == "dmarc-fail":
+        detail = (
+            f"a reply to the {check.rag.upper()} check to {check.agency} is not verified "
+            f"({verdict.status}): {'; '.join(verdict.reasons)}"
+        )
+        return _triage(work, ctx, "unverified", detail, check.reference, held=(check.id,))
     plain, html = body_texts(message)
     text = new_text(plain if plain.strip() else html_text(html))
     received = work.received_at or ctx.now
@@ -96,7 +113,9 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
             late=late,
             increased_risk=risk,
             attachments=tuple(attachments(message)),
+            verified=verdict.verified,
         ),
+        seen_signature=verdict.payload_sha256 if verdict.verified else None,
         events=(
             Event(
                 action="check-reply",
@@ -107,8 +126,9 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
                     "agency": check.agency,
                     "matched_by": matched_by,
                     "late": late,
-                    # Signatures arrive with the secure-mail work: until then, address only.
-                    "verified": False,
+                    "verified": verdict.verified,
+                    "signature": verdict.status,
+                    "encrypted": verdict.encrypted,
                     "increased_risk": risk,
                 },
             ),

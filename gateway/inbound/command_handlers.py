@@ -11,6 +11,7 @@ from gateway.inbound.decode import header
 from gateway.inbound.pipeline import Decision, StepContext, Work, about_contact, quarantine
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral import body_texts, html_text
+from gateway.inbound.signatures import judge
 from gateway.ledger import Event
 from gateway.outbound.alerts import manager_alert
 
@@ -76,16 +77,22 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
     assert command is not None  # classify saw the command line
     summary = f"CHECKS {command.rag.upper()} {' '.join(command.agencies)}"
     reference = about_contact(message, ctx.lookup)
+    seen_signature = None
     if manager.key is not None:
-        # Fail closed: a manager with a pinned key commands only by signed mail, and signature
-        # checking is not in this build yet.
-        return _refuse(
-            sender,
-            reference,
-            "your signing key is pinned in the configuration, so only a validly signed command "
-            "is accepted; this one could not be verified",
-            summary,
+        # A manager with a pinned key commands only by mail validly signed with that key.
+        verdict = judge(
+            work.crypto, message, ctx.config, expected=manager.key, seen=ctx.lookup.signature_seen
         )
+        if not verdict.verified:
+            return _refuse(
+                sender,
+                reference,
+                "your signing key is pinned in the configuration, so only a validly signed "
+                f"command is accepted; this one is not ({verdict.status}: "
+                f"{'; '.join(verdict.reasons)})",
+                summary,
+            )
+        seen_signature = verdict.payload_sha256
     if reference is None:
         return _refuse(
             sender,
@@ -110,6 +117,7 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
             questions=tuple(command.questions),
             requested_by=sender,
         ),
+        seen_signature=seen_signature,
         events=(
             Event(
                 action="command-received",

@@ -12,6 +12,7 @@ from gateway.cases import CaseMatch
 from gateway.checks import Request
 from gateway.config import Config
 from gateway.contacts import ContactDraft
+from gateway.crypto import Keyring
 from gateway.inbound.automatic import Automatic, detect
 from gateway.inbound.check_replies import Attachment, CheckInfo, find_tokens
 from gateway.inbound.commands import looks_like_command
@@ -37,6 +38,7 @@ from gateway.inbound.referral import (
 )
 from gateway.ledger import Event
 from gateway.outbound.compose import OutgoingMail
+from gateway.pgp_mime import Unwrapped, unwrap
 from gateway.timescales import BusinessCalendar
 
 KINDS = (
@@ -78,6 +80,7 @@ class Lookup(Protocol):
     def contact_exists(self, reference: str) -> bool: ...
     def check_by_token(self, token: str) -> CheckInfo | None: ...
     def check_by_request(self, header_message_id: str) -> CheckInfo | None: ...
+    def signature_seen(self, payload_sha256: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class StepContext:
     lookup: Lookup
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     calendar: BusinessCalendar | None = None
+    keyring: Keyring | None = None
 
     def business_calendar(self) -> BusinessCalendar:
         return self.calendar or BusinessCalendar.from_config(self.config)
@@ -107,6 +111,8 @@ class Work:
     # The checks a reply names (found once, by classify), and how.
     checks: tuple[CheckInfo, ...] = ()
     matched_by: str = ""
+    # What OpenPGP said: decrypted, and the signature found (None: no OpenPGP at all).
+    crypto: Unwrapped | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ class CheckReplyDraft:
     late: bool
     increased_risk: str | None
     attachments: tuple[Attachment, ...] = ()
+    verified: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,8 @@ class Decision:
     check_updates: tuple[CheckUpdate, ...] = ()
     # A manager's command to request checks, carried out when the decision is applied.
     check_request: Request | None = None
+    # A verified signed payload, remembered so that a replay of it is refused.
+    seen_signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +242,26 @@ def step_decode(work: Work, ctx: StepContext) -> Outcome:
     if decoded.defects:
         note += f", defects: {', '.join(decoded.defects)}"
     return Continue(replace(work, decoded=decoded), note)
+
+
+def step_unwrap(work: Work, ctx: StepContext) -> Outcome:
+    """Decrypt and verify OpenPGP; later steps read the decrypted content. Fails closed."""
+    assert work.decoded is not None
+    unwrapped = unwrap(work.raw, work.decoded.message, ctx.keyring)
+    if unwrapped is None:
+        return Continue(work, "no OpenPGP")
+    if unwrapped.decryption_failed:
+        detail = "; ".join(unwrapped.reasons) or "decryption failed"
+        return Stop(quarantine(work, "crypto:decryption-failed", detail), detail)
+    try:
+        decoded = decode(unwrapped.content, ctx.config.limits)
+    except TooLarge as exc:
+        return Stop(quarantine(work, exc.reason, exc.detail), f"decrypted: {exc.reason}")
+    note = (
+        f"{'encrypted, ' if unwrapped.encrypted else ''}signature {unwrapped.signature.status}"
+        + (", partial" if unwrapped.partial else "")
+    )
+    return Continue(replace(work, decoded=decoded, crypto=unwrapped), note)
 
 
 def step_classify(work: Work, ctx: StepContext) -> Outcome:
@@ -323,6 +352,7 @@ def step_handle(work: Work, ctx: StepContext) -> Outcome:
 INSPECT_STEPS: tuple[tuple[str, Step], ...] = (
     ("limits", step_limits),
     ("decode", step_decode),
+    ("unwrap", step_unwrap),
     ("classify", step_classify),
 )
 PROCESS_STEPS: tuple[tuple[str, Step], ...] = (*INSPECT_STEPS, ("handle", step_handle))

@@ -15,6 +15,7 @@ from gateway.check_records import carry_out_request, record_reply, record_update
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.contacts import store
+from gateway.crypto import Keyring
 from gateway.db import Database
 from gateway.inbound.check_replies import CheckInfo
 from gateway.inbound.pipeline import (
@@ -27,7 +28,7 @@ from gateway.inbound.pipeline import (
     Work,
     run,
 )
-from gateway.models import Check, Contact, Message, OutboxRow
+from gateway.models import Check, Contact, Message, OutboxRow, SeenSignature
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
 from gateway.retry import backoff
@@ -102,6 +103,10 @@ class DbLookup:
         query = select(Check).where(Check.request_message_id == header_message_id)
         return self._check(self.session.execute(query).scalar_one_or_none())
 
+    def signature_seen(self, payload_sha256: str) -> bool:
+        query = select(SeenSignature.id).where(SeenSignature.payload_sha256 == payload_sha256)
+        return self.session.execute(query).first() is not None
+
     def contact_exists(self, reference: str) -> bool:
         found = self.session.execute(
             select(Contact.id).where(Contact.reference == reference)
@@ -119,6 +124,7 @@ class Processor:
         handlers: Mapping[str, Handler],
         owner: str,
         on_finished: Callable[[str | None], None] = lambda _mailbox: None,
+        keyring: Keyring | None = None,
         on_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
@@ -130,6 +136,7 @@ class Processor:
         self.on_finished = on_finished
         self.on_queued = on_queued
         self.calendar = BusinessCalendar.from_config(config)
+        self.keyring = keyring
 
     def release_own_leases(self) -> None:
         with self.db.transaction() as session:
@@ -221,7 +228,9 @@ class Processor:
             mailbox=message.mailbox,
             received_at=message.received_at,
         )
-        ctx = StepContext(self.config, now, DbLookup(session), self.handlers, self.calendar)
+        ctx = StepContext(
+            self.config, now, DbLookup(session), self.handlers, self.calendar, self.keyring
+        )
         try:
             result = run(PROCESS_STEPS, work, ctx)
         except StepFailed as failure:
@@ -282,6 +291,12 @@ class Processor:
         if decision.check_request is not None:
             mails.extend(
                 carry_out_request(session, self.config, self.letters, now, decision.check_request)
+            )
+        if decision.seen_signature is not None:
+            session.add(
+                SeenSignature(
+                    payload_sha256=decision.seen_signature, message_id=message.id, seen_at=now
+                )
             )
         for check_update in decision.check_updates:
             record_update(session, now, check_update)

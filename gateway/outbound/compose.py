@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from gateway.addresses import normalise_address
+from gateway.crypto import Keyring
 from gateway.inbound.automatic import LOOP_HEADER
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -33,8 +34,10 @@ def safe_header(value: str) -> str:
 class Letters:
     """The Jinja2 environment over `templates/`: StrictUndefined, HTML autoescaped."""
 
-    def __init__(self, directory: Path = DEFAULT_TEMPLATES) -> None:
+    def __init__(self, directory: Path = DEFAULT_TEMPLATES, keyring: Keyring | None = None) -> None:
         self.directory = directory
+        # Seals (signs, encrypts) mail to partner agencies; None: nothing to sign with.
+        self.keyring = keyring
         self.env = Environment(
             loader=FileSystemLoader(str(directory)),
             undefined=StrictUndefined,
@@ -73,6 +76,11 @@ class OutgoingMail:
     message_id_tag: str | None = None
     # Another copy to, e.g., an agency's escalation address.
     cc: tuple[str, ...] = ()
+    # OpenPGP: sign it (when the gateway has a signing key); encrypt it to these fingerprints
+    # (and the MASH's own key), or hold it if any is unusable; the subject seen outside.
+    sign: bool = False
+    encrypt_to: tuple[str, ...] = ()
+    outer_subject: str | None = None
 
 
 def new_message_id(mash_address: str, tag: str | None = None) -> str:

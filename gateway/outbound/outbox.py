@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -10,8 +12,10 @@ from sqlalchemy.orm import Session
 from gateway import ledger
 from gateway.config import Config
 from gateway.models import OutboxRow
+from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail, build_mime, new_message_id
 from gateway.outbound.verp import verp_address
+from gateway.pgp_mime import seal
 
 
 def enqueue(
@@ -33,6 +37,10 @@ def enqueue(
         message_id=message_id,
         now=now,
     )
+    sealing = Sealing(mail.sign, tuple(mail.encrypt_to), mail.outer_subject)
+    held = unusable_keys(config, letters, sealing, now)
+    if not held and sealing.wanted:
+        raw = seal_mail(config, letters, sealing, raw)
     row = OutboxRow(
         header_message_id=message_id,
         envelope_from="",
@@ -41,7 +49,10 @@ def enqueue(
         purpose=mail.purpose,
         subject_ref=mail.subject_ref,
         automatic=mail.automatic,
-        state="pending",
+        # Never plaintext where encryption is due: held until the key is fixed.
+        state="held" if held else "pending",
+        last_error="; ".join(held) or None,
+        sealing=sealing.as_json() if sealing.wanted else None,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -61,7 +72,123 @@ def enqueue(
             detail={"outbox_id": row.id, "message_id": message_id, "template": mail.template},
         ),
     )
+    if held:
+        _hold(session, config, letters, mail, row, held, now)
     return row
+
+
+@dataclass(frozen=True)
+class Sealing:
+    sign: bool = False
+    encrypt_to: tuple[str, ...] = ()
+    outer_subject: str | None = None
+
+    @property
+    def wanted(self) -> bool:
+        return self.sign or bool(self.encrypt_to)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sign": self.sign,
+            "encrypt_to": list(self.encrypt_to),
+            "outer_subject": self.outer_subject,
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any] | None) -> Sealing:
+        data = data or {}
+        return cls(
+            bool(data.get("sign")), tuple(data.get("encrypt_to") or ()), data.get("outer_subject")
+        )
+
+
+def unusable_keys(config: Config, letters: Letters, mail: Sealing, now: datetime) -> list[str]:
+    """Why it cannot be encrypted now (empty: it can, or needs no encryption)."""
+    if not mail.encrypt_to:
+        return []
+    if letters.keyring is None:
+        return ["no keyring: gateway.gnupg_home is not set"]
+    problems = []
+    for fingerprint in (*mail.encrypt_to, *filter(None, [config.gateway.signing_key])):
+        key = letters.keyring.key(fingerprint)
+        problem = "is not in the keyring" if key is None else key.problem(now)
+        if problem:
+            problems.append(f"key {fingerprint} {problem}")
+    if not config.gateway.signing_key:
+        problems.append("no gateway.signing_key to sign with")
+    return problems
+
+
+def seal_mail(config: Config, letters: Letters, mail: Sealing, raw: bytes) -> bytes:
+    keyring = letters.keyring
+    if keyring is None or not config.gateway.signing_key:
+        return raw  # nothing to sign with; encryption never gets here without a key
+    recipients = [*mail.encrypt_to, config.gateway.signing_key] if mail.encrypt_to else None
+    return seal(raw, keyring, encrypt_to=recipients, outer_subject=mail.outer_subject or "MASH")
+
+
+def _hold(
+    session: Session,
+    config: Config,
+    letters: Letters,
+    mail: OutgoingMail,
+    row: OutboxRow,
+    problems: list[str],
+    now: datetime,
+) -> None:
+    """The managers are told; the recipient gets at most a notice with no content at all."""
+    ledger.append(
+        session,
+        now,
+        ledger.Event(
+            action="mail-held",
+            subject_ref=mail.subject_ref,
+            recipient=", ".join(row.recipients),
+            purpose=mail.purpose,
+            detail={"outbox_id": row.id, "why": problems},
+        ),
+    )
+    alert = manager_alert(
+        config,
+        now,
+        title="a message to a partner is held: it cannot be encrypted",
+        lines=[f"To: {', '.join(row.recipients)}", f"Purpose: {mail.purpose}", *problems],
+        action="Import a current key (`mash-gateway keys import FILE`); the held message is "
+        "sealed and sent by the next sweep.",
+        reference=mail.subject_ref,
+    )
+    notice = OutgoingMail(
+        template="pgp_notice",
+        values={"problem": "your OpenPGP key is missing, expired or revoked"},
+        recipients=mail.recipients,
+        purpose="content-free notice: a secure message is waiting",
+    )
+    for extra in filter(None, (alert, notice)):
+        enqueue(session, config, letters, extra, now)
+
+
+def release_held(session: Session, config: Config, letters: Letters, now: datetime) -> int:
+    """Seal and queue held mail whose keys are usable again."""
+    released = 0
+    for row in session.execute(select(OutboxRow).where(OutboxRow.state == "held")).scalars():
+        mail = Sealing.of(row.sealing)
+        if unusable_keys(config, letters, mail, now):
+            continue
+        row.raw = seal_mail(config, letters, mail, row.raw)
+        row.state, row.last_error, row.next_attempt_at = "pending", None, now
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="mail-released",
+                subject_ref=row.subject_ref,
+                recipient=", ".join(row.recipients),
+                purpose=row.purpose,
+                detail={"outbox_id": row.id},
+            ),
+        )
+        released += 1
+    return released
 
 
 def claim_due(
