@@ -266,8 +266,14 @@ def inspect(
     _apply_common(state, sub_config, sub_now)
     config = _config_or_default(state)
     now = state.clock().now()
+    from gateway.crypto import CryptoError, keyring_from_config
+
+    try:
+        keyring = keyring_from_config(config)
+    except CryptoError as exc:
+        raise click.ClickException(str(exc)) from None
     with _read_only_lookup(state, config) as lookup:
-        results = _inspect_files(files, config, now, lookup)
+        results = _inspect_files(files, config, now, lookup, keyring)
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
         return
@@ -317,7 +323,7 @@ def _read_only_lookup(state: State, config: Config) -> Iterator[Any]:
 
 
 def _inspect_files(
-    files: tuple[str, ...], config: Config, now: datetime, lookup: Any
+    files: tuple[str, ...], config: Config, now: datetime, lookup: Any, keyring: Any
 ) -> list[dict[str, Any]]:
     from gateway.inspection import inspect_bytes
 
@@ -333,7 +339,7 @@ def _inspect_files(
                 "reasons": [],
             }
         else:
-            result = inspect_bytes(raw, config, now, lookup)
+            result = inspect_bytes(raw, config, now, lookup, keyring)
         results.append({"file": name, **result})
     return results
 

@@ -8,6 +8,7 @@ from typing import Any
 from gateway.addresses import single_address
 from gateway.cases import CaseMatch
 from gateway.config import Config
+from gateway.crypto import Keyring
 from gateway.inbound.bounces import parse_bounce
 from gateway.inbound.check_replies import CheckInfo, sender_allowed
 from gateway.inbound.decode import header
@@ -22,6 +23,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral import body_texts, html_text
+from gateway.inbound.signatures import judge
 
 
 class _NoState:
@@ -57,11 +59,15 @@ class _NoState:
 
 
 def inspect_bytes(
-    raw: bytes, config: Config, now: datetime, lookup: Lookup | None = None
+    raw: bytes,
+    config: Config,
+    now: datetime,
+    lookup: Lookup | None = None,
+    keyring: Keyring | None = None,
 ) -> dict[str, Any]:
     """What the gateway would decide. With a LOOKUP (read-only, over the configured database)
     a check reply is matched to its check; without, nothing is read."""
-    ctx = StepContext(config=config, now=now, lookup=lookup or _NoState())
+    ctx = StepContext(config=config, now=now, lookup=lookup or _NoState(), keyring=keyring)
     try:
         result = run(INSPECT_STEPS, Work(raw=raw), ctx)
     except StepFailed as failure:
@@ -89,7 +95,9 @@ def inspect_bytes(
         out["referral"] = work.referral.as_json()
     if work.decoded is not None:
         message = work.decoded.message
-        out["check"] = _check_match(work, ctx)
+        out["encrypted"] = bool(work.crypto and work.crypto.encrypted)
+        out["signature"] = _signature(work, ctx)
+        out["check"] = _check_match(work, ctx, out["signature"]["status"])
         human = not (automatic and automatic.automatic)
         plain, html = body_texts(message)
         out["reply_text"] = new_text(plain if plain.strip() else html_text(html)) if human else None
@@ -107,7 +115,30 @@ def inspect_bytes(
     return out
 
 
-def _check_match(work: Work, ctx: StepContext) -> dict[str, Any] | None:
+def _signature(work: Work, ctx: StepContext) -> dict[str, Any]:
+    """The verdict against the key pinned for the sender's address (an agency's or a manager's)."""
+    assert work.decoded is not None
+    message = work.decoded.message
+    sender = single_address(header(message, "From"))
+    expected = next(
+        (a.key for a in ctx.config.agency if a.key and sender_allowed(a, sender)),
+        next(
+            (m.key for m in ctx.config.manager if m.key and sender and m.address == sender),
+            None,
+        ),
+    )
+    verdict = judge(
+        work.crypto,
+        message,
+        ctx.config,
+        expected=expected,
+        not_before=work.checks[0].requested_at if len(work.checks) == 1 else None,
+        seen=ctx.lookup.signature_seen,
+    )
+    return verdict.as_json()
+
+
+def _check_match(work: Work, ctx: StepContext, signature: str) -> dict[str, Any] | None:
     if len({c.id for c in work.checks}) != 1 or work.decoded is None:
         return None
     check = work.checks[0]
@@ -119,7 +150,6 @@ def _check_match(work: Work, ctx: StepContext) -> dict[str, Any] | None:
         "agency": check.agency,
         "reference": check.reference,
         "sender_allowed": agency is not None and sender_allowed(agency, sender),
-        # Signature verification is not in this build: nothing is verified yet.
-        "verified": False,
+        "verified": signature == "verified" and agency is not None and agency.key is not None,
         "late": (work.received_at or ctx.now) > check.due_at,
     }

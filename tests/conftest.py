@@ -146,6 +146,7 @@ def write_config(
     smtp_block: str | None = None,
     # Digests have their own tests; elsewhere they would add mail the test did not ask for.
     digest_block: str = "[digest]\ntimes = []\n[meeting]\nenabled = false\n",
+    gateway_extra: str = "",
 ) -> Path:
     os.environ["MASH_TEST_MASH_PASSWORD"] = USERS["mash"]
     os.environ["MASH_TEST_POLICE_PASSWORD"] = USERS["police"]
@@ -154,6 +155,7 @@ def write_config(
         f'database = "{db_url}"',
         'mash_address = "mash@hackney.example"',
         f'state_dir = "{path.parent / "state"}"',
+        gateway_extra,
         "",
         smtp_block
         if smtp_block is not None

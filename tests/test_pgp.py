@@ -4,20 +4,31 @@ the verdict it must get, and the seal the gateway puts on outgoing mail."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pgp_world import Party, encrypted_entity, entity, message, signed_entity
+from sqlalchemy import func, select
 
+from gateway.checks import Request, request_checks
+from gateway.clock import FrozenClock
 from gateway.config import parse_config
 from gateway.crypto import Keyring, status_lines
+from gateway.daemon import Daemon
 from gateway.inbound.signatures import Verdict, judge
+from gateway.localworld.dovecot import Dovecot
+from gateway.localworld.smtpsink import RecordingSmtp
+from gateway.models import Check, CheckReply, Message, OutboxRow
 from gateway.pgp_mime import seal, unwrap
 
 PAST = "20200101T000000"
@@ -347,3 +358,213 @@ def test_sealed_mail_is_signed_then_encrypted_with_headers_protected(world: Worl
     signature = signature_part.split(b"\r\n\r\n", 1)[1]
     (world.police.home / "s.asc").write_bytes(signature)
     world.police.gpg("--verify", str(world.police.home / "s.asc"), "-", data=signed_part)
+
+
+# --- through Dovecot and aiosmtpd --------------------------------------------------------------
+
+REFERRALS = Path(__file__).parent / "data" / "referrals"
+START = datetime.now(UTC).replace(microsecond=0)  # real time: gpg signs with the real clock
+
+
+def _pgp_config(world: World, make_config: Any, **kw: Any) -> tuple[Any, Path]:
+    agencies = f"""
+[[agency]]
+id = "police"
+name = "Police"
+check_address = "police-mash@met.example"
+reply_from = ["police-mash@met.example"]
+security = "pgp"
+key = "{world.police.fingerprint}"
+
+[[agency]]
+id = "health"
+name = "Health"
+check_address = "health-mash@nhs.example"
+reply_from = ["*@nhs.example"]
+security = "pgp"
+key = "{kw.pop("health_key", world.probation.fingerprint)}"
+"""
+    return make_config(
+        gateway_extra=(
+            f'gnupg_home = "{world.keyring.home}"\nsigning_key = "{world.mash.fingerprint}"\n'
+        ),
+        extra=agencies,
+        **kw,
+    )
+
+
+def _armored(raw: bytes) -> bytes:
+    block = re.search(rb"-----BEGIN PGP MESSAGE-----.*?-----END PGP MESSAGE-----", raw, re.S)
+    assert block is not None
+    return block.group(0)
+
+
+def test_round_trip_encrypted_request_and_verified_reply(
+    world: World,
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: Any,
+    tmp_path: Path,
+) -> None:
+    cfg, path = _pgp_config(world, make_config, db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    clock = FrozenClock(START)
+    daemon = Daemon(cfg, clock)
+    daemon.prepare()
+    dovecot.append("mash", (REFERRALS / "plain-school.eml").read_bytes(), arrived=START)
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        (check,) = request_checks(
+            session,
+            cfg,
+            daemon.letters,
+            START,
+            Request("MASH-2026-000001", ("police",), "red", "Bruising; is the household known?"),
+        )
+        token = check.token
+    daemon.run_once()
+    (sent,) = [m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]
+    assert b"Amira" not in sent.data and b"Bruising" not in sent.data  # nothing in clear
+    outer = message_from_bytes(sent.data, policy=default)
+    assert str(outer["Subject"]) == f"[RED] MASH check MASH-2026-000001 [#{token}]"
+    inner = world.police.decrypt(_armored(sent.data))  # the partner's own key opens it
+    assert b"Amira Okafor" in inner and b"Bruising; is the household known?" in inner
+
+    answer = entity("One domestic call-out in 2025.\n")
+    reply_body = encrypted_entity(world.police.encrypt(answer, [world.mash.fingerprint]))
+    headers = {
+        "From": "police-mash@met.example",
+        "To": f"mash+{token}@hackney.example",
+        "Subject": f"RE: [RED] MASH check MASH-2026-000001 [#{token}]",
+        "Message-ID": "<answer-1@met.example>",
+        "In-Reply-To": str(outer["Message-ID"]),
+    }
+    reply = message(headers, reply_body)
+    (tmp_path / "reply.eml").write_bytes(reply)
+    seen = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "-c",
+            str(path),
+            "inspect",
+            str(tmp_path / "reply.eml"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    shown = json.loads(seen.stdout)
+    assert shown["encrypted"] is True
+    assert shown["signature"]["status"] == "verified"
+    assert shown["signature"]["fingerprint"] == world.police.fingerprint
+    assert shown["signature"]["agency"] == "police"
+    dovecot.append("mash", reply, arrived=START + timedelta(minutes=20))
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        stored = session.execute(select(CheckReply)).scalar_one()
+        assert stored.verified and stored.text == "One domestic call-out in 2025."
+        assert session.execute(select(Check)).scalar_one().status == "answered"
+
+    # The same signed and encrypted payload again, in a fresh envelope: a replay, held.
+    replayed = message({**headers, "Message-ID": "<answer-2@met.example>"}, reply_body)
+    # An unsigned answer from the right address: not verified, held for a manager.
+    unsigned = message(
+        {**headers, "Message-ID": "<answer-3@met.example>", "Content-Type": "text/plain"},
+        b"\r\nAll clear, no need to look further.\r\n",
+    )
+    for raw in (replayed, unsigned):
+        dovecot.append("mash", raw, arrived=START + timedelta(minutes=30))
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        held = (
+            session.execute(
+                select(Message).where(Message.state == "quarantined").order_by(Message.id)
+            )
+            .scalars()
+            .all()
+        )
+        assert [m.quarantine_reason for m in held] == ["triage:unverified"] * 2
+        assert "replayed" in (held[0].quarantine_detail or "")
+        assert "none" in (held[1].quarantine_detail or "")
+        assert session.execute(select(func.count()).select_from(CheckReply)).scalar_one() == 1
+
+
+def test_no_usable_key_holds_the_message_and_never_sends_plaintext(
+    world: World,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: Any,
+) -> None:
+    health = Party(tmp_path_factory.mktemp("health"), "Health", "health-mash@nhs.example")
+    world.parties.append(health)
+    cfg, _ = _pgp_config(
+        world,
+        make_config,
+        db_url=sqlite_url,
+        dovecot=dovecot,
+        smtp=smtp_sink,
+        health_key=health.fingerprint,  # pinned, but not yet in the keyring
+    )
+    daemon = Daemon(cfg, FrozenClock(START))
+    daemon.prepare()
+    dovecot.append("mash", (REFERRALS / "plain-school.eml").read_bytes(), arrived=START)
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        request_checks(
+            session,
+            cfg,
+            daemon.letters,
+            START,
+            Request("MASH-2026-000001", ("health",), "amber", "GP registration?"),
+        )
+    daemon.run_once()
+    to_health = [m for m in smtp_sink.messages if "health-mash@nhs.example" in m.recipients]
+    (notice,) = to_health
+    assert b"Amira" not in notice.data and b"MASH-2026" not in notice.data
+    assert b"secure message" in notice.data
+    alerts = [m for m in smtp_sink.messages if "duty.manager@hackney.example" in m.recipients]
+    assert any(b"cannot be encrypted" in m.data for m in alerts)
+    with daemon.db.transaction() as session:
+        held = session.execute(select(OutboxRow).where(OutboxRow.state == "held")).scalar_one()
+        assert "not in the keyring" in (held.last_error or "")
+
+    world.keyring.import_keys(health.public())  # the agency sends its key; it is imported
+    daemon.run_once()
+    to_health = [m for m in smtp_sink.messages if "health-mash@nhs.example" in m.recipients]
+    assert len(to_health) == 2
+    assert b"GP registration" not in to_health[1].data
+    assert b"GP registration" in health.decrypt(_armored(to_health[1].data))
+
+
+def test_keys_commands(world: World, tmp_path: Path, make_config: Any, sqlite_url: str) -> None:
+    _, path = _pgp_config(world, make_config, db_url=sqlite_url, dovecot=None, smtp=None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "-c", str(path), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    (tmp_path / "probation.asc").write_bytes(world.probation.public())
+    imported = cli("keys", "import", str(tmp_path / "probation.asc"))
+    assert imported.returncode == 0 and world.probation.fingerprint in imported.stdout
+    listed = json.loads(cli("keys", "list", "--json").stdout)
+    police = next(k for k in listed if k["fingerprint"] == world.police.fingerprint)
+    assert police["pinned_to"] == "agency police" and police["expires"]
+    expired = next(k for k in listed if k["fingerprint"] == world.expired.fingerprint)
+    assert expired["problem"].startswith("expired")
+    checked = cli("keys", "check")
+    assert checked.returncode == 0, checked.stdout  # every pinned key is present and current
+    soon = cli("--now", (START + timedelta(days=340)).isoformat(), "keys", "check", "--json")
+    assert any(p["serious"] is False and "expires" in p["problem"] for p in json.loads(soon.stdout))
+    later = cli("--now", (START + timedelta(days=400)).isoformat(), "keys", "check")
+    assert later.returncode == 1 and "ERROR" in later.stdout
+    (tmp_path / "junk.asc").write_bytes(b"not a key")
+    assert cli("keys", "import", str(tmp_path / "junk.asc")).returncode != 0
