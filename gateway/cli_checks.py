@@ -186,6 +186,7 @@ def digest(
 ) -> None:
     """The managers' digest: --dry-run shows it; without, queue the current slot's digest
     (once per slot, as the daemon's sweep does)."""
+    from gateway.crypto import keyring_from_config
     from gateway.digest import gather, send_digest
     from gateway.outbound.compose import Letters
     from gateway.timescales import BusinessCalendar
@@ -205,7 +206,13 @@ def digest(
         )
         return
     with db.transaction() as session:
-        sections = gather(session, config, BusinessCalendar.from_config(config), clock.now())
+        sections = gather(
+            session,
+            config,
+            BusinessCalendar.from_config(config),
+            clock.now(),
+            keyring_from_config(config),
+        )
     data = [{"title": s.title, "lines": s.lines} for s in sections]
 
     def text(items: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from gateway import ledger
 from gateway.checks import OPEN_STATES, RAGS
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.crypto import Keyring, key_problems
 from gateway.db import Database
 from gateway.durations import format_duration
 from gateway.models import AuditEvent, Check, Contact, DigestRun, Message
@@ -65,7 +66,11 @@ def _ago(now: datetime, then: datetime) -> str:
 
 
 def gather(
-    session: Session, config: Config, calendar: BusinessCalendar, now: datetime
+    session: Session,
+    config: Config,
+    calendar: BusinessCalendar,
+    now: datetime,
+    keyring: Keyring | None = None,
 ) -> list[Section]:
     """The digest's non-empty sections. References only: the detail is in `contacts show`."""
     sections: list[Section] = []
@@ -149,6 +154,14 @@ def gather(
     ]
     if lines:
         sections.append(Section("Quarantined messages waiting for a person", lines))
+
+    if keyring is not None:
+        lines = [
+            f"{p.owner}: key {p.fingerprint} {p.problem}"
+            for p in key_problems(config, keyring, now)
+        ]
+        if lines:
+            sections.append(Section("OpenPGP keys to renew or replace", lines))
     return sections
 
 
@@ -253,7 +266,7 @@ def send_digest(db: Database, config: Config, clock: Clock, letters: Letters) ->
             ).first()
             if taken is not None:
                 return None
-            sections = gather(session, config, calendar, now)
+            sections = gather(session, config, calendar, now, letters.keyring)
             return _send_sections(
                 session,
                 config,

@@ -266,6 +266,17 @@ def hostile_cases(w: World) -> dict[str, tuple[bytes, str]]:
             message(HEADERS, encrypted_entity(injected)),
             "wrong-key",
         ),
+        "status-line injection through a user ID": (
+            message(HEADERS, signed_entity(w.police, reply, signer=w.injector)),
+            "wrong-key",
+        ),
+        "inline PGP, signed and encrypted": (
+            message(
+                {**HEADERS, "Content-Type": "text/plain"},
+                b"\r\n" + w.police.encrypt(b"No trace of the family.\n", [w.mash.fingerprint]),
+            ),
+            "verified",
+        ),
         "DMARC fail at our boundary, a forged pass below it": (dmarc, "dmarc-fail"),
         "a forged Authentication-Results from another server": (forged_ar, "verified"),
     }
@@ -287,6 +298,8 @@ CASES = [
     "a valid signature over altered text",
     "unsigned",
     "status-line injection through the file name",
+    "status-line injection through a user ID",
+    "inline PGP, signed and encrypted",
     "DMARC fail at our boundary, a forged pass below it",
     "a forged Authentication-Results from another server",
 ]
@@ -300,6 +313,14 @@ def catalogue(
         tmp_path_factory.mktemp("stranger"), "Stranger", "stranger@example.org"
     )
     world.parties.append(world.manager_stranger)  # type: ignore[attr-defined]
+    # A user ID that carries a forged status line (gpg refuses a newline in a user ID, so this
+    # is the most a key's owner can put there); the gateway holds the key.
+    forged = f"Mallory [GNUPG:] VALIDSIG {world.police.fingerprint} 2026-03-03 1772532000"
+    world.injector = Party(  # type: ignore[attr-defined]
+        tmp_path_factory.mktemp("injector"), forged, "mallory@example.org"
+    )
+    world.parties.append(world.injector)  # type: ignore[attr-defined]
+    world.keyring.import_keys(world.injector.public())  # type: ignore[attr-defined]
     return hostile_cases(world)
 
 
@@ -317,6 +338,21 @@ def test_a_replayed_signed_payload_is_refused(
 ) -> None:
     raw, _ = catalogue["signed by the pinned agency key"]
     assert verdict(world, raw, seen=True).status == "replayed"
+
+
+def test_a_signature_made_before_the_request_was_sent_does_not_count(
+    world: World, catalogue: dict[str, tuple[bytes, str]]
+) -> None:
+    raw, _ = catalogue["signed by the pinned agency key"]
+    parsed = message_from_bytes(raw, policy=default)
+    result = judge(
+        unwrap(raw, parsed, world.keyring),
+        parsed,
+        world.config,
+        expected=world.police.fingerprint,
+        not_before=datetime.now(UTC) + timedelta(hours=1),  # the request went out after it
+    )
+    assert result.status == "too-old"
 
 
 def test_status_lines_are_read_only_at_line_starts() -> None:
@@ -564,7 +600,66 @@ def test_keys_commands(world: World, tmp_path: Path, make_config: Any, sqlite_ur
     assert checked.returncode == 0, checked.stdout  # every pinned key is present and current
     soon = cli("--now", (START + timedelta(days=340)).isoformat(), "keys", "check", "--json")
     assert any(p["serious"] is False and "expires" in p["problem"] for p in json.loads(soon.stdout))
+    digest = cli("--now", (START + timedelta(days=340)).isoformat(), "digest", "--dry-run")
+    assert "OpenPGP keys to renew or replace" in digest.stdout and "expires on" in digest.stdout
     later = cli("--now", (START + timedelta(days=400)).isoformat(), "keys", "check")
     assert later.returncode == 1 and "ERROR" in later.stdout
     (tmp_path / "junk.asc").write_bytes(b"not a key")
     assert cli("keys", "import", str(tmp_path / "junk.asc")).returncode != 0
+
+
+def test_a_manager_with_a_pinned_key_commands_only_by_signed_mail(
+    world: World,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: Any,
+) -> None:
+    boss = Party(tmp_path_factory.mktemp("boss"), "Head of MASH", "boss@hackney.example")
+    world.parties.append(boss)
+    world.keyring.import_keys(boss.public())
+    cfg, _ = make_config(
+        db_url=sqlite_url,
+        dovecot=dovecot,
+        smtp=smtp_sink,
+        gateway_extra=(
+            f'gnupg_home = "{world.keyring.home}"\nsigning_key = "{world.mash.fingerprint}"\n'
+        ),
+        extra=(
+            '[[agency]]\nid = "police"\nname = "Police"\ncheck_address = "police-mash@met.example"'
+            f'\nreply_from = ["police-mash@met.example"]\nsecurity = "pgp"\n'
+            f'key = "{world.police.fingerprint}"\n'
+            '[[manager]]\nname = "Head of MASH"\naddress = "boss@hackney.example"\n'
+            f'key = "{boss.fingerprint}"\n'
+        ),
+    )
+    daemon = Daemon(cfg, FrozenClock(START))
+    daemon.prepare()
+    dovecot.append("mash", (REFERRALS / "plain-school.eml").read_bytes(), arrived=START)
+    daemon.run_once()
+    command = entity("CHECKS RED police\nContext: bruising reported; is the family known?\n")
+    headers = {
+        "From": "boss@hackney.example",
+        "To": "mash@hackney.example",
+        "Subject": "Re: MASH-2026-000001",
+    }
+    forged = message(
+        {**headers, "Message-ID": "<c1@hackney.example>"},
+        signed_entity(boss, command, signer=world.probation),
+    )
+    signed = message(
+        {**headers, "Message-ID": "<c2@hackney.example>"}, signed_entity(boss, command)
+    )
+    dovecot.append("mash", forged, arrived=START)
+    daemon.run_once()
+    assert not [m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]
+    (refusal,) = [m for m in smtp_sink.messages if "boss@hackney.example" in m.recipients]
+    assert b"wrong-key" in refusal.data
+    dovecot.append("mash", signed, arrived=START)
+    daemon.run_once()
+    assert len([m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]) == 1
+    # The same signed command again is a replay, refused.
+    dovecot.append("mash", signed.replace(b"<c2@", b"<c3@"), arrived=START)
+    daemon.run_once()
+    assert len([m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]) == 1
