@@ -38,6 +38,7 @@ bench: install system-deps
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/quotes.py
 	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/crypto.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,8 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.message import EmailMessage, Message
-from email.policy import SMTP, default
+from email.message import Message
 
 from gateway.crypto import Keyring, Status
 
@@ -54,18 +53,16 @@ def seal(
     The real headers travel inside, protected (`protected-headers="v1"`); outside, only what
     delivery needs and a neutral subject.
     """
-    message = message_from_bytes(raw, policy=SMTP)
-    inner = EmailMessage(policy=SMTP)
-    for name in PROTECTED:
-        if message[name] is not None:
-            inner[name] = str(message[name])
-    for name, value in message.items():
-        if name.lower().startswith("content-"):
-            inner[name] = value
-    inner.set_param("protected-headers", "v1")
-    payload = message.get_payload()
-    inner.set_payload(payload)
-    inner_bytes = crlf(inner.as_bytes(policy=SMTP))
+    head, body_bytes = _header_block(raw)
+    fields = _fields(head)
+    protected = {name.lower().encode() for name in PROTECTED}
+    inner_fields = [f for f in fields if _name(f) in protected]
+    for line in fields:
+        if _name(line) == b"content-type":
+            inner_fields.append(line + b'; protected-headers="v1"')
+        elif _name(line).startswith(b"content-"):
+            inner_fields.append(line)
+    inner_bytes = b"\r\n".join(inner_fields) + b"\r\n\r\n" + body_bytes
     signature = keyring.sign_detached(inner_bytes)
     boundary = f"signed-{secrets.token_hex(12)}"
     signed = b"".join(
@@ -100,13 +97,13 @@ def seal(
                 b"--" + boundary.encode() + b"--\r\n",
             ]
         )
-    outer = [
-        f"{name}: {message[name]}".encode() + b"\r\n"
-        for name in OUTER_ONLY
-        if message[name] is not None
-    ]
-    outer.append(f"Subject: {outer_subject if encrypt_to else message['Subject']}".encode())
-    outer.append(b"\r\nMIME-Version: 1.0\r\n")
+    outer_names = {name.lower().encode() for name in OUTER_ONLY}
+    outer = [f + b"\r\n" for f in fields if _name(f) in outer_names]
+    subject = next((f for f in fields if _name(f) == b"subject"), b"Subject: MASH")
+    outer.append(
+        f"Subject: {outer_subject}".encode() + b"\r\n" if encrypt_to else subject + b"\r\n"
+    )
+    outer.append(b"MIME-Version: 1.0\r\n")
     return b"".join(outer) + body
 
 
@@ -190,35 +187,47 @@ def _parts(entity: bytes, boundary: str) -> list[bytes]:
     return parts
 
 
-def _merge(outer: Message, inner_entity: bytes) -> bytes:
-    """The outer headers (protected Subject if the inner part carries one) on the inner body."""
-    inner = message_from_bytes(crlf(inner_entity), policy=default)
-    head = [
-        f"{name}: {value}"
-        for name, value in outer.items()
-        if not name.lower().startswith("content-")
-        and name.lower() != "mime-version"
-        and not (name.lower() == "subject" and inner["Subject"] is not None)
-    ]
-    if inner["Subject"] is not None:
-        head.append(f"Subject: {inner['Subject']}")
-    inner_head, inner_body = _header_block(inner_entity)
-    # The inner Content-* fields, with their folded continuation lines.
-    kept: list[str] = []
-    keep = False
-    for line in inner_head.decode("utf-8", "replace").split("\r\n"):
+def _fields(head: bytes) -> list[bytes]:
+    """Header fields, each with its folded continuation lines, as raw bytes."""
+    fields: list[bytes] = []
+    for line in head.split(b"\r\n"):
         if not line:
             continue
-        if line[0] not in " \t":
-            keep = line.lower().startswith("content-")
-        if keep:
-            kept.append(line)
-    text = "\r\n".join([*head, "MIME-Version: 1.0", *kept]) + "\r\n\r\n"
-    return text.encode("utf-8", "replace") + inner_body
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b"\r\n" + line
+        else:
+            fields.append(line)
+    return fields
 
 
-def unwrap(raw: bytes, message: Message, keyring: Keyring | None) -> Unwrapped | None:
+def _name(field: bytes) -> bytes:
+    return field.split(b":", 1)[0].strip().lower()
+
+
+def _merge(outer_raw: bytes, inner_entity: bytes) -> bytes:
+    """The outer headers (the protected Subject, if the inner part carries one) over the inner
+    content, built from the raw bytes: nothing is re-parsed or re-folded."""
+    outer_head, _ = _header_block(outer_raw)
+    inner_head, inner_body = _header_block(inner_entity)
+    inner_fields = _fields(inner_head)
+    subject = [f for f in inner_fields if _name(f) == b"subject"]
+    kept = [
+        f
+        for f in _fields(outer_head)
+        if not _name(f).startswith(b"content-")
+        and _name(f) != b"mime-version"
+        and not (subject and _name(f) == b"subject")
+    ]
+    content = [f for f in inner_fields if _name(f).startswith(b"content-")]
+    return b"\r\n".join([*kept, *subject[:1], b"MIME-Version: 1.0", *content]) + (
+        b"\r\n\r\n" + inner_body
+    )
+
+
+def unwrap(raw: bytes, keyring: Keyring | None) -> Unwrapped | None:
     """None for a message with no OpenPGP in it; else what it holds and what gpg said."""
+    # The compat32 parser: structure only, without the costly header registry.
+    message = message_from_bytes(raw)
     ctype = message.get_content_type()
     if ctype == "multipart/encrypted" or _inline_encrypted(message):
         if keyring is None:
@@ -232,7 +241,7 @@ def unwrap(raw: bytes, message: Message, keyring: Keyring | None) -> Unwrapped |
     if ctype == "multipart/signed":
         if keyring is None:
             return Unwrapped(raw, reasons=["signed, and no keyring is configured"])
-        return _verify_signed(raw, message, message, keyring)
+        return _verify_signed(raw, message, raw, keyring)
     if _inline_signed_whole(message):
         if keyring is None:
             return Unwrapped(raw, reasons=["signed, and no keyring is configured"])
@@ -305,26 +314,21 @@ def _decrypt(raw: bytes, message: Message, keyring: Keyring) -> Unwrapped:
         plaintext = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + plaintext
     # Signed and encrypted in one OpenPGP message: the signature covers the whole plaintext.
     signature = judge(result.statuses, plaintext)
-    inner = message_from_bytes(crlf(plaintext), policy=default)
+    inner = message_from_bytes(crlf(plaintext))
     if signature.status == "none" and inner.get_content_type() == "multipart/signed":
-        nested = _verify_signed(plaintext, inner, message, keyring)
+        nested = _verify_signed(plaintext, inner, raw, keyring)
         nested.encrypted = True
-        nested.content = _merge(message, nested_content(plaintext, inner))
         return nested
-    unwrapped = Unwrapped(_merge(message, plaintext), encrypted=True, signature=signature)
+    unwrapped = Unwrapped(_merge(raw, plaintext), encrypted=True, signature=signature)
     if signature.status == "none" and _nested_signature(inner):
         unwrapped.partial = True
         unwrapped.reasons.append("a signature inside covers only part of the message")
     return unwrapped
 
 
-def nested_content(entity: bytes, message: Message) -> bytes:
-    boundary = message.get_boundary()
-    parts = _parts(entity, boundary) if boundary else []
-    return parts[0] if parts else entity
-
-
-def _verify_signed(entity: bytes, message: Message, outer: Message, keyring: Keyring) -> Unwrapped:
+def _verify_signed(
+    entity: bytes, message: Message, outer_raw: bytes, keyring: Keyring
+) -> Unwrapped:
     boundary = message.get_boundary()
     parts = _parts(entity, boundary) if boundary else []
     if len(parts) != 2 or message.get_param("protocol") != "application/pgp-signature":
@@ -335,7 +339,7 @@ def _verify_signed(entity: bytes, message: Message, outer: Message, keyring: Key
     signature_bytes = _header_block(signature_part)[1]
     verified = keyring.verify_detached(crlf(signed), signature_bytes)
     signature = judge(verified.statuses, crlf(signed))
-    return Unwrapped(_merge(outer, signed), signature=signature)
+    return Unwrapped(_merge(outer_raw, signed), signature=signature)
 
 
 def _verify_inline(raw: bytes, message: Message, keyring: Keyring) -> Unwrapped:
@@ -346,4 +350,4 @@ def _verify_inline(raw: bytes, message: Message, keyring: Keyring) -> Unwrapped:
     verified, text = keyring.verify_inline(block.group(0))
     signature = judge(verified.statuses, text)
     body = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + text
-    return Unwrapped(_merge(message, body), signature=signature)
+    return Unwrapped(_merge(raw, body), signature=signature)

@@ -111,7 +111,7 @@ HEADERS = {
 
 def verdict(world: World, raw: bytes, *, seen: bool = False) -> Verdict:
     parsed = message_from_bytes(raw, policy=default)
-    unwrapped = unwrap(raw, parsed, world.keyring)
+    unwrapped = unwrap(raw, world.keyring)
     if unwrapped is not None and unwrapped.decryption_failed:
         return Verdict("decryption-failed", reasons=tuple(unwrapped.reasons), encrypted=True)
     return judge(
@@ -346,7 +346,7 @@ def test_a_signature_made_before_the_request_was_sent_does_not_count(
     raw, _ = catalogue["signed by the pinned agency key"]
     parsed = message_from_bytes(raw, policy=default)
     result = judge(
-        unwrap(raw, parsed, world.keyring),
+        unwrap(raw, world.keyring),
         parsed,
         world.config,
         expected=world.police.fingerprint,

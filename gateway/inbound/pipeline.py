@@ -247,7 +247,7 @@ def step_decode(work: Work, ctx: StepContext) -> Outcome:
 def step_unwrap(work: Work, ctx: StepContext) -> Outcome:
     """Decrypt and verify OpenPGP; later steps read the decrypted content. Fails closed."""
     assert work.decoded is not None
-    unwrapped = unwrap(work.raw, work.decoded.message, ctx.keyring)
+    unwrapped = unwrap(work.raw, ctx.keyring)
     if unwrapped is None:
         return Continue(work, "no OpenPGP")
     if unwrapped.decryption_failed:
