@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from gateway.clock import Clock
 from gateway.config import Config, ConfigError
+from gateway.crypto import CryptoError, key_problems, keyring_from_config
 from gateway.db import Database
 from gateway.inbound.imap import _close, connect_imap
 from gateway.outbound.smtp import TlsUnavailable, connect_smtp
@@ -78,4 +79,24 @@ def run_checks(config: Config, clock: Clock) -> list[str]:
         problems.append(f"smtp ({smtp.host}:{smtp.effective_port}): {_explain(exc)}")
     if not config.manager:
         problems.append("no [[manager]] configured: alerts would reach nobody; add one")
+    problems.extend(_key_problems(config, clock))
     return problems
+
+
+def _key_problems(config: Config, clock: Clock) -> list[str]:
+    if not config.gateway.gnupg_home:
+        return []
+    try:
+        keyring = keyring_from_config(config)
+    except (CryptoError, ConfigError) as exc:
+        return [f"gateway.gnupg_home: {exc}"]
+    assert keyring is not None
+    return [
+        f"{p.owner}'s key {p.fingerprint} {p.problem}; "
+        + (
+            "import a current key with `mash-gateway keys import FILE` and pin its fingerprint"
+            if p.serious
+            else "ask for a renewed key before then"
+        )
+        for p in key_problems(config, keyring, clock.now())
+    ]
