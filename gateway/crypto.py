@@ -170,7 +170,10 @@ class Keyring:
     def decrypt(self, data: bytes) -> Decrypted:
         """Decrypt (and verify an inner signature). Fails closed: without DECRYPTION_OKAY, an
         integrity check (GOODMDC, or AEAD) and no error, the plaintext is thrown away."""
-        result = self._gpg.decrypt(data, passphrase=self.passphrase)
+        # gpg stops writing past the cap itself; the length check below is the second guard.
+        result = self._gpg.decrypt(
+            data, passphrase=self.passphrase, extra_args=["--max-output", str(MAX_PLAINTEXT)]
+        )
         statuses = tuple(status_lines(result.stderr))
         words = {s.keyword for s in statuses}
         reasons = []
@@ -187,6 +190,9 @@ class Keyring:
         if any(s.keyword == "ERROR" for s in statuses):
             reasons.append("gpg reported an error")
         plaintext = bytes(result.data)
+        # gpg can say DECRYPTION_OKAY and still fail after it (the output cap): its exit code.
+        if result.returncode != 0 or any(s.keyword == "FAILURE" for s in statuses):
+            reasons.append(f"gpg failed (exit {result.returncode}): over the output cap or damaged")
         if len(plaintext) > MAX_PLAINTEXT:
             reasons.append(f"decrypted message over {MAX_PLAINTEXT} bytes")
         if reasons:

@@ -663,3 +663,16 @@ def test_a_manager_with_a_pinned_key_commands_only_by_signed_mail(
     dovecot.append("mash", signed.replace(b"<c2@", b"<c3@"), arrived=START)
     daemon.run_once()
     assert len([m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]) == 1
+
+
+def test_decrypted_output_is_capped_and_fails_closed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gateway.crypto
+
+    big = world.police.encrypt(b"x" * 50_000, [world.mash.fingerprint])
+    monkeypatch.setattr(gateway.crypto, "MAX_PLAINTEXT", 10_000)
+    result = world.keyring.decrypt(big)
+    assert not result.ok and result.plaintext == b""
+    monkeypatch.setattr(gateway.crypto, "MAX_PLAINTEXT", 100_000)
+    assert world.keyring.decrypt(big).ok
