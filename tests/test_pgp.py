@@ -604,6 +604,9 @@ def test_keys_commands(world: World, tmp_path: Path, make_config: Any, sqlite_ur
     assert "OpenPGP keys to renew or replace" in digest.stdout and "expires on" in digest.stdout
     later = cli("--now", (START + timedelta(days=400)).isoformat(), "keys", "check")
     assert later.returncode == 1 and "ERROR" in later.stdout
+    doctor = cli("--now", (START + timedelta(days=400)).isoformat(), "check")
+    assert "agency police's key" in doctor.stdout + doctor.stderr
+    assert "mash-gateway keys import FILE" in doctor.stdout + doctor.stderr
     (tmp_path / "junk.asc").write_bytes(b"not a key")
     assert cli("keys", "import", str(tmp_path / "junk.asc")).returncode != 0
 
