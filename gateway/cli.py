@@ -246,6 +246,7 @@ def status(state: State, sub_config: str | None, sub_now: str | None, as_json: b
         click.echo(
             f"outbox: {o['pending']} pending, {o['sent']} sent, {o['failed']} failed, "
             f"{o['bounced']} bounced"
+            + (f", {o['held']} HELD (no usable OpenPGP key)" if o["held"] else "")
         )
         for name, box in d["mailboxes"].items():
             health = f"error: {box['error']}" if box["error"] else "ok"

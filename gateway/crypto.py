@@ -122,10 +122,6 @@ class Keyring:
         secret = {k["fingerprint"] for k in self._gpg.list_keys(secret=True)}
         return [self._info(k, k["fingerprint"] in secret) for k in self._gpg.list_keys()]
 
-    def key(self, fingerprint: str) -> KeyInfo | None:
-        wanted = fingerprint.upper()
-        return next((k for k in self.list_keys() if k.fingerprint == wanted), None)
-
     @staticmethod
     def _info(raw: dict, secret: bool) -> KeyInfo:  # type: ignore[type-arg]
         def when(value: str) -> datetime | None:

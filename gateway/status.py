@@ -63,6 +63,8 @@ def status(db: Database, config: Config, now: datetime) -> dict[str, Any]:
             "sent": outbox.get("sent", 0),
             "failed": outbox.get("failed", 0),
             "bounced": outbox.get("bounced", 0),
+            # Waiting for a usable OpenPGP key: never sent in clear.
+            "held": outbox.get("held", 0),
             "oldest_pending_seconds": (
                 int((now - oldest).total_seconds()) if oldest is not None else None
             ),

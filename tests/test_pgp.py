@@ -30,6 +30,7 @@ from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import RecordingSmtp
 from gateway.models import Check, CheckReply, Message, OutboxRow
 from gateway.pgp_mime import seal, unwrap
+from gateway.status import status
 
 PAST = "20200101T000000"
 
@@ -569,6 +570,7 @@ def test_no_usable_key_holds_the_message_and_never_sends_plaintext(
         held = session.execute(select(OutboxRow).where(OutboxRow.state == "held")).scalar_one()
         assert "not in the keyring" in (held.last_error or "")
 
+    assert status(daemon.db, cfg, START)["outbox"]["held"] == 1
     world.keyring.import_keys(health.public())  # the agency sends its key; it is imported
     daemon.run_once()
     to_health = [m for m in smtp_sink.messages if "health-mash@nhs.example" in m.recipients]

@@ -109,8 +109,9 @@ def unusable_keys(config: Config, letters: Letters, mail: Sealing, now: datetime
     if letters.keyring is None:
         return ["no keyring: gateway.gnupg_home is not set"]
     problems = []
+    keys = {k.fingerprint: k for k in letters.keyring.list_keys()}
     for fingerprint in (*mail.encrypt_to, *filter(None, [config.gateway.signing_key])):
-        key = letters.keyring.key(fingerprint)
+        key = keys.get(fingerprint.upper())
         problem = "is not in the keyring" if key is None else key.problem(now)
         if problem:
             problems.append(f"key {fingerprint} {problem}")
