@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from gateway.checks import OPEN_STATES, CheckError, Request, request_checks
 from gateway.config import Config
+from gateway.decisions import DecisionError, DecisionRequest, record
 from gateway.inbound.pipeline import CheckReplyDraft, CheckUpdate
 from gateway.models import Check, CheckReply, Message, ReplyAttachment
 from gateway.outbound.alerts import manager_alert
@@ -103,6 +104,20 @@ def command_result(
         purpose=f"command {'confirmed' if accepted else 'refused'}",
         subject_ref=reference,
     )
+
+
+def carry_out_decision(
+    session: Session, config: Config, letters: Letters, now: datetime, request: DecisionRequest
+) -> OutgoingMail:
+    """A manager's emailed decision: recorded, and the manager told either way."""
+    what = request.decision or request.outcome or ""
+    summary = f"{'DECISION' if request.decision else 'OUTCOME'} {what}"
+    manager = request.decided_by.rpartition("<")[2].rstrip(">")
+    try:
+        done = record(session, config, letters, now, request)
+    except DecisionError as exc:
+        return command_result(manager, request.reference, False, [str(exc)], summary)
+    return command_result(manager, request.reference, True, done, summary)
 
 
 def carry_out_request(

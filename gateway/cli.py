@@ -633,6 +633,6 @@ def audit_verify(state: State, sub_config: str | None, sub_now: str | None, as_j
 
 
 def main() -> None:
-    from gateway import cli_checks, cli_keys  # noqa: F401 - they register their commands
+    from gateway import cli_checks, cli_decisions, cli_keys  # noqa: F401 - they register commands
 
     cli(prog_name="mash-gateway")

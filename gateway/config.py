@@ -411,6 +411,19 @@ class MeetingSection(_Section):
     recipients: Annotated[tuple[EmailAddress, ...], BeforeValidator(_tuple)] = ()
 
 
+class ClocksSection(_Section):
+    """Protocol section 4's screening clocks, and where a Section 47 goes at once."""
+
+    # After decision C: whether a statutory response is needed, within this long.
+    csc_screening: Duration = timedelta(hours=24)
+    csc_screening_counting: Literal["clock", "working"] = "clock"
+    # After decision D: the early-help outcome, within this long.
+    early_help_screening: Duration = timedelta(hours=72)
+    early_help_screening_counting: Literal["clock", "working"] = "clock"
+    # The social work unit that takes Section 47 enquiries (the contact is sent there at once).
+    section47_address: EmailAddress | None = None
+
+
 class ManagerSection(_Section):
     name: StrictStr
     address: EmailAddress
@@ -426,6 +439,7 @@ class Config(_Section):
     front_door: FrontDoorSection = FrontDoorSection()
     digest: DigestSection = DigestSection()
     meeting: MeetingSection = MeetingSection()
+    clocks: ClocksSection = ClocksSection()
     rag: RagTable = RagTable()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()

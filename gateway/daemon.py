@@ -17,6 +17,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto import keyring_from_config
 from gateway.db import Database
+from gateway.decisions import alert_overdue_decisions
 from gateway.digest import send_digest, send_meeting_agenda
 from gateway.inbound.handlers import default_handlers
 from gateway.inbound.imap import Connector, MailboxWatcher, connect_imap
@@ -117,6 +118,7 @@ class Daemon:
         with self.db.transaction() as session:
             release_held(session, self.config, self.letters, self.clock.now())
         chase_due(self.db, self.config, self.clock, self.letters)
+        alert_overdue_decisions(self.db, self.config, self.clock, self.letters)
         send_digest(self.db, self.config, self.clock, self.letters)
         send_meeting_agenda(self.db, self.config, self.clock, self.letters)
 

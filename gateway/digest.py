@@ -77,6 +77,28 @@ def gather(
 
     sections.extend(_check_sections(session, calendar, now))
 
+    screening = session.execute(
+        select(Contact)
+        .where(
+            Contact.decision_due_at.is_not(None),
+            Contact.decision_due_at <= now + DECISIONS_AHEAD,
+        )
+        .order_by(Contact.decision_due_at)
+    ).scalars()
+    lines = []
+    for c in screening:
+        assert c.decision_due_at is not None
+        what = (
+            "statutory-response decision" if c.status == "csc-screening" else "early help outcome"
+        )
+        when = calendar.local(c.decision_due_at).strftime("%a %d %b %H:%M")
+        if c.decision_due_at <= now:
+            lines.append(f"{c.reference}: {what} OVERDUE by {_ago(now, c.decision_due_at)}")
+        else:
+            lines.append(f"{c.reference}: {what} due {when}")
+    if lines:
+        sections.append(Section("Decisions due or overdue", lines))
+
     # Until a manager records a decision, a contact stays open (protocol 4: within 24 hours).
     waiting = session.execute(
         select(Contact)
@@ -166,6 +188,7 @@ def gather(
 
 
 DUE_SOON = timedelta(hours=2)
+DECISIONS_AHEAD = timedelta(hours=24)
 
 
 def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime) -> list[Section]:

@@ -195,6 +195,9 @@ class Contact(Base):
     # Earlier contacts about the same child(ren), and whether one was within 12 months.
     linked: Mapped[list[str]] = mapped_column(JSON, default=list)
     re_referral: Mapped[bool] = mapped_column(Boolean, default=False)
+    # After decision C or D, when the next decision or outcome is due; alerted once overdue.
+    decision_due_at: Mapped[datetime | None]
+    decision_alerted_at: Mapped[datetime | None]
 
 
 class ReferenceCounter(Base):
@@ -318,3 +321,21 @@ class SeenSignature(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
     seen_at: Mapped[datetime]
+
+
+class Decision(Base):
+    """A manager's screening decision (A-D) or outcome on a contact, with who and why."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "decision" or "outcome"
+    code: Mapped[str] = mapped_column(String(32))  # A-D, or an outcome's name
+    section: Mapped[str | None] = mapped_column(String(4))  # "17" or "47"
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[datetime]
+    # The outcome letter: "sent", "withheld" (with the reason) or None (no letter for it).
+    letter: Mapped[str | None] = mapped_column(String(16))
+    letter_withheld_reason: Mapped[str | None] = mapped_column(Text)

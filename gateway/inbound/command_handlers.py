@@ -6,7 +6,8 @@ from gateway.addresses import single_address
 from gateway.check_records import command_result
 from gateway.checks import Request
 from gateway.config import Config
-from gateway.inbound.commands import parse_command
+from gateway.decisions import DecisionRequest
+from gateway.inbound.commands import parse_command, parse_decision
 from gateway.inbound.decode import header
 from gateway.inbound.pipeline import Decision, StepContext, Work, about_contact, quarantine
 from gateway.inbound.quotes import new_text
@@ -73,9 +74,13 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
             mails=(alert,) if alert else (),
         )
     text = command_text(work)
-    command = parse_command(text)
-    assert command is not None  # classify saw the command line
-    summary = f"CHECKS {command.rag.upper()} {' '.join(command.agencies)}"
+    ruling = parse_decision(text)
+    command = None if ruling else parse_command(text)
+    if ruling is not None:
+        summary = f"{ruling.kind.upper()} {ruling.code}"
+    else:
+        assert command is not None  # classify saw a command line
+        summary = f"CHECKS {command.rag.upper()} {' '.join(command.agencies)}"
     reference = about_contact(message, ctx.lookup)
     seen_signature = None
     if manager.key is not None:
@@ -101,6 +106,33 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
             "reference (MASH-YYYY-NNNNNN) in the subject",
             summary,
         )
+    if ruling is not None:
+        if not ruling.reason:
+            return _refuse(sender, reference, "a decision needs a 'Reason:' paragraph", summary)
+        return Decision(
+            state="processed",
+            kind="manager_command",
+            decision_request=DecisionRequest(
+                reference=reference,
+                reason=ruling.reason,
+                decided_by=f"{manager.name} <{sender}>",
+                decision=ruling.code if ruling.kind == "decision" else None,
+                outcome=ruling.code if ruling.kind == "outcome" else None,
+                section=ruling.section,
+                letter=ruling.letter,
+                letter_withheld_reason=None if ruling.letter else ruling.reason,
+            ),
+            seen_signature=seen_signature,
+            events=(
+                Event(
+                    action="command-received",
+                    actor=sender,
+                    subject_ref=reference,
+                    detail={"command": summary},
+                ),
+            ),
+        )
+    assert command is not None
     problem = _agencies_problem(ctx.config, command.agencies)
     if problem is None and not command.context:
         problem = "a check must say why the information is needed: add a 'Context:' paragraph"

@@ -13,6 +13,7 @@ from gateway.checks import Request
 from gateway.config import Config
 from gateway.contacts import ContactDraft
 from gateway.crypto import Keyring
+from gateway.decisions import DecisionRequest
 from gateway.inbound.automatic import Automatic, detect
 from gateway.inbound.check_replies import Attachment, CheckInfo, find_tokens
 from gateway.inbound.commands import looks_like_command
@@ -160,6 +161,8 @@ class Decision:
     check_updates: tuple[CheckUpdate, ...] = ()
     # A manager's command to request checks, carried out when the decision is applied.
     check_request: Request | None = None
+    # A manager's emailed decision or outcome, recorded when the decision is applied.
+    decision_request: DecisionRequest | None = None
     # A verified signed payload, remembered so that a replay of it is refused.
     seen_signature: str | None = None
 

@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.cases import CaseMatch, find_case
-from gateway.check_records import carry_out_request, record_reply, record_update
+from gateway.check_records import (
+    carry_out_decision,
+    carry_out_request,
+    record_reply,
+    record_update,
+)
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.contacts import store
@@ -288,6 +293,12 @@ class Processor:
                 mails.extend(decision.contact_mails(contact.reference))
         if decision.check_reply is not None:
             mails.extend(record_reply(session, self.config, now, message, decision.check_reply))
+        if decision.decision_request is not None:
+            mails.append(
+                carry_out_decision(
+                    session, self.config, self.letters, now, decision.decision_request
+                )
+            )
         if decision.check_request is not None:
             mails.extend(
                 carry_out_request(session, self.config, self.letters, now, decision.check_request)
