@@ -424,6 +424,19 @@ class ClocksSection(_Section):
     section47_address: EmailAddress | None = None
 
 
+def _listen(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise ValueError(f'{value!r} is not HOST:PORT, e.g. "127.0.0.1:9464"')
+    return value
+
+
+class MetricsSection(_Section):
+    """Prometheus metrics and /healthz over HTTP; off unless `listen` is set."""
+
+    listen: Annotated[StrictStr, AfterValidator(_listen)] | None = None
+
+
 class ManagerSection(_Section):
     name: StrictStr
     address: EmailAddress
@@ -440,6 +453,7 @@ class Config(_Section):
     digest: DigestSection = DigestSection()
     meeting: MeetingSection = MeetingSection()
     clocks: ClocksSection = ClocksSection()
+    metrics: MetricsSection = MetricsSection()
     rag: RagTable = RagTable()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()

@@ -25,6 +25,7 @@ from gateway.inbound.pipeline import Handler
 from gateway.inbound.processing import Processor
 from gateway.inbound.smtp import start_listener
 from gateway.jobs import alert_failing_mailboxes
+from gateway.metrics import serve as serve_metrics
 from gateway.outbound.compose import DEFAULT_TEMPLATES, Letters
 from gateway.outbound.outbox import release_held, release_own_leases
 from gateway.outbound.sender import OutboxSender
@@ -159,6 +160,7 @@ class Daemon:
         scheduler.add_job(
             self._safe_jobs, "interval", seconds=30, id="sweeps", max_instances=1, coalesce=True
         )
+        metrics = serve_metrics(self.config, self.db, self.clock)
         listener = None
         if self.config.listener.enabled:
             listener = start_listener(self.config, self.db, self.clock, self.pipeline_wake.set)
@@ -176,6 +178,8 @@ class Daemon:
         finally:
             log.info("stopping")
             scheduler.shutdown(wait=False)
+            if metrics is not None:
+                metrics.shutdown()
             if listener is not None:
                 listener.stop()
             self.pipeline_wake.set()

@@ -30,6 +30,8 @@ from gateway.outbound.smtp import tls_context
 from gateway.retry import backoff
 
 log = logging.getLogger(__name__)
+# imapclient logs whole protocol exchanges, message bodies included, at DEBUG: never ours.
+logging.getLogger("imapclient").setLevel(logging.INFO)
 
 FETCH_BYTES = 50 * 1024 * 1024
 IDLE_CHECK = 1.0

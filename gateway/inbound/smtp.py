@@ -18,6 +18,8 @@ from gateway.db import Database
 from gateway.inbound.ingest import Source, ingest
 
 log = logging.getLogger(__name__)
+# aiosmtpd logs the SMTP dialogue (addresses) at INFO and DEBUG: keep personal data out.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class IngestHandler:
