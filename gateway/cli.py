@@ -83,6 +83,17 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def letters_for(config: Config) -> Any:
+    """The templates, with the keyring that seals mail to agencies (when one is configured)."""
+    from gateway.crypto import CryptoError, keyring_from_config
+    from gateway.outbound.compose import Letters
+
+    try:
+        return Letters(keyring=keyring_from_config(config))
+    except CryptoError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _emit(data: Any, as_json: bool, text: Callable[[Any], None]) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))

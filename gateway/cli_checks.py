@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from gateway.cli import State, _apply_common, _common, _emit, cli, pass_state
+from gateway.cli import State, _apply_common, _common, _emit, cli, letters_for, pass_state
 
 
 @cli.group()
@@ -47,7 +47,6 @@ def checks_request(
 ) -> None:
     """Ask each --agency what it knows about contact REFERENCE; the gateway sends the requests."""
     from gateway.checks import CheckError, Request, check_summary, request_checks
-    from gateway.outbound.compose import Letters
 
     _apply_common(state, sub_config, sub_now)
     config = state.config()
@@ -63,7 +62,7 @@ def checks_request(
     )
     try:
         with db.transaction() as session:
-            made = request_checks(session, config, Letters(), now, request)
+            made = request_checks(session, config, letters_for(config), now, request)
             rows = [check_summary(c, now) for c in made]
     except CheckError as exc:
         raise click.ClickException(str(exc)) from None
@@ -188,7 +187,6 @@ def digest(
     (once per slot, as the daemon's sweep does)."""
     from gateway.crypto import keyring_from_config
     from gateway.digest import gather, send_digest
-    from gateway.outbound.compose import Letters
     from gateway.timescales import BusinessCalendar
 
     _apply_common(state, sub_config, sub_now)
@@ -196,7 +194,7 @@ def digest(
     db = state.database(config)
     clock = state.clock()
     if not dry_run:
-        items = send_digest(db, config, clock, Letters())
+        items = send_digest(db, config, clock, letters_for(config))
         click.echo(
             "no digest: this slot's was already sent, or no slot or manager is configured"
             if items is None

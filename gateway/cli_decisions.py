@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from gateway.cli import State, _apply_common, _common, _emit, audit, cli, pass_state
+from gateway.cli import (
+    State,
+    _apply_common,
+    _common,
+    _emit,
+    audit,
+    cli,
+    letters_for,
+    pass_state,
+)
 
 
 @cli.command()
@@ -59,9 +68,7 @@ def decide(
     as_json: bool,
 ) -> None:
     """Record a screening decision or an outcome on contact REFERENCE."""
-    from gateway.crypto import keyring_from_config
     from gateway.decisions import DecisionError, DecisionRequest, record
-    from gateway.outbound.compose import Letters
 
     _apply_common(state, sub_config, sub_now)
     config = state.config()
@@ -81,7 +88,7 @@ def decide(
             done = record(
                 session,
                 config,
-                Letters(keyring=keyring_from_config(config)),
+                letters_for(config),
                 state.clock().now(),
                 request,
             )

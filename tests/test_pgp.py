@@ -450,15 +450,33 @@ def test_round_trip_encrypted_request_and_verified_reply(
     daemon.prepare()
     dovecot.append("mash", (REFERRALS / "plain-school.eml").read_bytes(), arrived=START)
     daemon.run_once()
+    # Requested on the command line, which seals with the same keyring as the daemon.
+    asked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "-c",
+            str(path),
+            "--now",
+            START.isoformat(),
+            "checks",
+            "request",
+            "MASH-2026-000001",
+            "--agency",
+            "police",
+            "--rag",
+            "red",
+            "--context",
+            "Bruising; is the household known?",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert asked.returncode == 0, asked.stderr
     with daemon.db.transaction() as session:
-        (check,) = request_checks(
-            session,
-            cfg,
-            daemon.letters,
-            START,
-            Request("MASH-2026-000001", ("police",), "red", "Bruising; is the household known?"),
-        )
-        token = check.token
+        token = session.execute(select(Check.token)).scalar_one()
     daemon.run_once()
     (sent,) = [m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]
     assert b"Amira" not in sent.data and b"Bruising" not in sent.data  # nothing in clear
