@@ -26,7 +26,7 @@ system-deps:
 test: install system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-demo: install system-deps
+demo: install
 	$(BIN)/mash-gateway demo
 
 lint: install

@@ -1,0 +1,112 @@
+"""An IMAP server that needs no system install: pymap's in-memory backend, in this process.
+
+It runs its own asyncio loop in a thread, serves plain IMAP on loopback (IDLE, MOVE and
+UIDPLUS included) and holds one mailbox per user. Everything is gone when it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import threading
+from contextlib import AsyncExitStack
+from datetime import datetime
+
+from imapclient import IMAPClient
+
+from gateway.localworld.ports import free_port, wait_for_port
+
+
+class PymapServer:
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = dict(users)
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="pymap", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30) or self._error is not None:
+            raise RuntimeError(f"pymap did not start: {self._error!r}")
+        wait_for_port(self.port)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            self._error = exc
+            self._ready.set()
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        from pymap.backend.dict import DictBackend, Identity
+        from pymap.imap import IMAPService
+        from pymap.user import Passwords, UserMetadata
+
+        args = argparse.Namespace(
+            debug=False,
+            demo_data=False,
+            # pymap always makes a demo login; nobody is given its random password.
+            demo_user=f"unused-{secrets.token_hex(4)}",
+            demo_password=secrets.token_urlsafe(24),
+            host=["127.0.0.1"],
+            port=str(self.port),
+            cert=None,
+            key=None,
+            inherited_sockets=None,
+            tls=False,
+            proxy_protocol=None,
+            skip_services=[],
+            passlib_cfg=None,
+        )
+        backend, config = await DictBackend.init(args)
+        config.apply_context()
+        passwords = Passwords(config)
+        for name, password in self.users.items():
+            hashed = await passwords.hash_password(password)
+            user = UserMetadata(config, name, password=hashed)
+            await Identity(name, backend.login, None, frozenset()).set(user)
+        self._stop = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            await backend.start(stack)
+            await IMAPService(backend, config).start(stack)
+            self._ready.set()
+            await self._stop.wait()
+
+    def stop(self) -> None:
+        if self._stop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(timeout=15)
+            wait_for_port(self.port, up=False)
+
+    cleanup = stop
+
+    def client(self, user: str) -> IMAPClient:
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
+        client.login(user, self.users[user])
+        return client
+
+    def append(
+        self, user: str, raw: bytes, folder: str = "INBOX", arrived: datetime | None = None
+    ) -> None:
+        client = self.client(user)
+        try:
+            client.append(folder, raw, msg_time=arrived)
+        finally:
+            client.logout()
+
+    def count(self, user: str, folder: str = "INBOX") -> int:
+        client = self.client(user)
+        try:
+            if not client.folder_exists(folder):
+                return 0
+            return int(client.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
+        finally:
+            client.logout()
