@@ -56,7 +56,9 @@ class Daemon:
         smtp_connect: SmtpConnector = connect_smtp,
         handlers: Mapping[str, Handler] | None = None,
         templates: Path = DEFAULT_TEMPLATES,
+        sweep_every: float = 30.0,
     ) -> None:
+        self.sweep_every = sweep_every
         self.config = config
         self.clock = clock
         self.db = Database(config.gateway.database)
@@ -158,7 +160,12 @@ class Daemon:
         threads.append(threading.Thread(target=self._outbox_loop, name="outbox", daemon=True))
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(
-            self._safe_jobs, "interval", seconds=30, id="sweeps", max_instances=1, coalesce=True
+            self._safe_jobs,
+            "interval",
+            seconds=self.sweep_every,
+            id="sweeps",
+            max_instances=1,
+            coalesce=True,
         )
         metrics = serve_metrics(self.config, self.db, self.clock)
         listener = None
@@ -201,6 +208,15 @@ class Daemon:
 
         signal.signal(signal.SIGTERM, _handler)
         signal.signal(signal.SIGINT, _handler)
+
+    def look_now(self) -> None:
+        """Have every watcher look at its mailbox now rather than when the server says so."""
+        for watcher in self.watchers.values():
+            watcher.moves_due.set()
+
+    def sweep(self) -> None:
+        """Run the scheduled sweeps now (the demo's clock jumps between the scheduler's ticks)."""
+        self._safe_jobs()
 
     def _safe_jobs(self) -> None:
         try:

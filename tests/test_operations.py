@@ -109,8 +109,11 @@ def test_logs_carry_no_message_content(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "processed as referral" in logged
     for personal in ("Amira", "Okafor", "Mare Street", "grabbed", "sam.teacher", "943 476"):
-        leaks = [f"{r.name}: {r.getMessage()[:200]}" for r in caplog.records
-                 if personal in r.getMessage()]
+        leaks = [
+            f"{r.name}: {r.getMessage()[:200]}"
+            for r in caplog.records
+            if personal in r.getMessage()
+        ]
         assert not leaks, leaks
     # The JSON log format is one object per line.
     from gateway.cli import _JsonFormatter

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import secrets
 import threading
 from contextlib import AsyncExitStack
@@ -27,6 +28,9 @@ class PymapServer:
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        # Logged-in clients kept for callers that ask often (a login hashes a password).
+        self._sessions: dict[str, IMAPClient] = {}
+        self._sessions_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pymap", daemon=True)
@@ -80,7 +84,20 @@ class PymapServer:
             self._ready.set()
             await self._stop.wait()
 
+    def session(self, user: str) -> IMAPClient:
+        """A kept, logged-in client for USER (one thread at a time)."""
+        with self._sessions_lock:
+            client = self._sessions.get(user)
+            if client is None:
+                client = self._sessions[user] = self.client(user)
+            return client
+
     def stop(self) -> None:
+        with self._sessions_lock:
+            for client in self._sessions.values():
+                with contextlib.suppress(Exception):
+                    client.logout()
+            self._sessions.clear()
         if self._stop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
             self._thread.join(timeout=15)

@@ -1,0 +1,65 @@
+"""The demo, shortened to its first simulated day, against the scenario's known answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DAY_ONE = {
+    "contacts": 4,  # the school's form, the Word form, the neighbour, the police notification
+    "checks": {
+        "red": {"requested": 2, "on time": 2, "late": 0, "unanswered": 0, "undeliverable": 0},
+        # probation is away (an out-of-office, its answer comes on day two); housing bounces
+        "amber": {"requested": 2, "on time": 0, "late": 0, "unanswered": 1, "undeliverable": 1},
+    },
+    "chases": 0,
+    "escalations": 0,
+    "alerts": 2,  # the bounce, and health's increased risk
+    "letters_sent": 0,
+    "letters_withheld": 0,
+    "digests": 3,  # 13:00 and 16:00 on Monday; the 09:00 slot had nothing to say
+    "agendas": 0,  # Tuesday's 08:30 agenda falls after the first day
+    "quarantined": 0,
+    "bounces": 1,
+}
+
+
+def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
+    world = tmp_path / "world"
+    summary = tmp_path / "summary.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "demo",
+            "--days",
+            "1",
+            "--speed",
+            "0",
+            "--no-color",
+            "--dir",
+            str(world),
+            "--keep",
+            "--summary-json",
+            str(summary),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert json.loads(summary.read_text()) == DAY_ONE
+    out = done.stdout
+    assert "contact MASH-2026-000001 (school)" in out
+    assert "RED check to police for MASH-2026-000001, due Mon 13:40" in out
+    assert "reply from police on MASH-2026-000001 verified" in out
+    assert "reply from health on MASH-2026-000001 INCREASED RISK" in out
+    assert "out-of-office from probation" in out
+    assert "\x1b[" not in out  # --no-color, and not a terminal: plain lines
+    assert (world / "report.json").exists() and list((world / "letters").glob("*.eml"))
+    # Nothing left running: no process still uses the world's directory.
+    left = subprocess.run(["pgrep", "-f", str(world)], capture_output=True, text=True)
+    assert left.stdout.strip() == ""
