@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps test demo lint bench clean
+.PHONY: install system-deps gpg test demo lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,7 +26,12 @@ system-deps:
 test: install system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-demo: install
+# The demo's only system need: gpg for its throw-away OpenPGP keys.
+gpg:
+	@command -v gpg >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q gnupg; }
+
+demo: install gpg
 	$(BIN)/mash-gateway demo
 
 lint: install

@@ -34,4 +34,6 @@ def test_first_readme_command_runs_to_a_clean_finish() -> None:
     assert re.search(r"contacts\s+│\s+4 │", out), out[-3000:]
     assert re.search(r"outcome letters sent\s+│\s+3 │", out)
     assert re.search(r"outcome letters withheld\s+│\s+1 │", out)
+    assert re.search(r"chases\s+│\s+2 │", out) and re.search(r"escalations\s+│\s+1 │", out)
+    assert "reminder 2 on MASH-2026-000002 copied to escalation" in out
     assert "Wed 09:40  !!!  screening decision overdue on MASH-2026-000004" in out

@@ -90,7 +90,7 @@ id = "probation"
 name = "Probation duty desk"
 check_address = "duty@probation.example"
 reply_from = ["duty@probation.example"]
-escalation_address = "duty@probation.example"
+escalation_address = "senior-manager@probation.example"
 security = "tls"
 
 [[agency]]

@@ -255,11 +255,12 @@ def partners(police: Identity) -> dict[str, Partner]:
             "RISK: INCREASED\nFather was discharged from hospital yesterday "
             "after an assault charge.\n\nNurse Lee",
         ),
-        # Away: an out-of-office now, the real answer a day and a half later (late).
+        # Away: an out-of-office now, the real answer two days later: late, after the
+        # reminder at the due time and the escalation the next working morning.
         "probation": Partner(
             "probation",
             "duty@probation.example",
-            timedelta(hours=30),
+            timedelta(hours=47),
             "Not known to probation.\n\nDuty officer",
             out_of_office=True,
         ),

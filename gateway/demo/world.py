@@ -26,6 +26,7 @@ ADDRESSES = {
     "police-mash@met.example": "police",
     "health-mash@nhs.example": "health",
     "duty@probation.example": "probation",
+    "senior-manager@probation.example": "probation",
     "dsl@stjohns-school.example": "school",
     "hana.visitor@nhs.example": "visitor",
     "worried.neighbour@mail.example": "neighbour",
