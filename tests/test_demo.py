@@ -19,7 +19,7 @@ DAY_ONE = {
     "alerts": 2,  # the bounce, and health's increased risk
     "letters_sent": 0,
     "letters_withheld": 0,
-    "digests": 3,  # 13:00 and 16:00 on Monday; the 09:00 slot had nothing to say
+    "digests": 3,  # 09:00, 13:00 and 16:00 on Monday
     "agendas": 0,  # Tuesday's 08:30 agenda falls after the first day
     "quarantined": 0,
     "bounces": 1,
