@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
-from gateway.demo.world import DOMAIN, MANAGER, MASH, Identity
+from gateway.demo.world import MANAGER, MASH, Identity
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -186,6 +186,3 @@ def partner_reply(
         + boundary
         + b"--\r\n"
     )
-
-
-__all__ = ["DOMAIN"]

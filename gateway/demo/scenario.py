@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from gateway.db import Database
 from gateway.demo import people
-from gateway.demo.world import MASH, Identity, World
+from gateway.demo.world import Identity, World
 from gateway.models import Contact, OutboxRow
 
 LONDON = ZoneInfo("Europe/London")
@@ -265,6 +265,3 @@ def partners(police: Identity) -> dict[str, Partner]:
             out_of_office=True,
         ),
     }
-
-
-__all__ = ["MASH"]
