@@ -159,29 +159,48 @@ service anvil {{
         wait_for_port(self.port)
         if self.tls_port:
             wait_for_port(self.tls_port)
+        # The daemonised master listens before it writes its pid file; stop() needs the pid.
+        if self._master_pid(timeout=15.0) is None:
+            raise RuntimeError(f"Dovecot wrote no pid file; see {self.root / 'dovecot.log'}")
 
     def stop(self) -> None:
         if not self._running:
             return
         pid_file = self.root / "run" / "master.pid"
-        try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError):
-            pid = None
+        pid = self._master_pid(timeout=5.0)
+        group = None
         if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                # Only a group the daemonised master leads is ours to kill.
+                group = pid if os.getpgid(pid) == pid else None
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pid = None
-        if pid is not None and not _exited(pid, 0.5):
-            # The master lingers for seconds waiting on its children; a test world need not.
+        if pid is not None:
+            _exited(pid, 0.5)
+        if group is not None:
+            # The master lingers for seconds waiting on its children, and a child that outlives
+            # it can keep the listener open; a test world need not wait for either.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
+                os.killpg(group, signal.SIGKILL)
+        if pid is not None:
             _exited(pid, 10)
         wait_for_port(self.port, up=False)
         # A zombie master still answers kill(pid, 0): Dovecot would think it is running.
         pid_file.unlink(missing_ok=True)
         self._running = False
+
+    def _master_pid(self, timeout: float) -> int | None:
+        pid_file = self.root / "run" / "master.pid"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return int(pid_file.read_text().strip())
+            except (OSError, ValueError):
+                if time.monotonic() >= deadline:
+                    return None
+            time.sleep(0.02)
 
     def restart(self) -> None:
         self.stop()
