@@ -63,3 +63,25 @@ def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
     # Nothing left running: no process still uses the world's directory.
     left = subprocess.run(["pgrep", "-f", str(world)], capture_output=True, text=True)
     assert left.stdout.strip() == ""
+    # The kept configuration names a keyring that was kept with it.
+    try:
+        keys = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "keys",
+                "list",
+                "--config",
+                str(world / "mailboxes.toml"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert keys.returncode == 0, keys.stderr
+        pinned = {k["pinned_to"] for k in json.loads(keys.stdout)}
+        assert {"the MASH", "agency police"} <= pinned
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(world / "gnupg"), "--kill", "all"], check=False)

@@ -229,8 +229,10 @@ def _local(iso: str | None) -> str:
 
 
 class Demo:
-    def __init__(self, root: Path, console: Console, speed: float, days: float) -> None:
-        self.root, self.console, self.speed = root, console, speed
+    def __init__(
+        self, root: Path, console: Console, speed: float, days: float, keep: bool = False
+    ) -> None:
+        self.root, self.console, self.speed, self.keep = root, console, speed, keep
         self.end = START + timedelta(days=days)
         self.clock = FrozenClock(START)
         self.world = World(root, self.clock)
@@ -294,12 +296,22 @@ class Demo:
                 subprocess.run(
                     ["gpgconf", "--homedir", str(daemon.keyring.home), "--kill", "all"], check=False
                 )
+                if self.keep:
+                    self._keep_keyring(daemon.keyring.home, config_file)
             shutil.rmtree(self.gpg_root, ignore_errors=True)
         summary = _summary(daemon)
         self._write_letters(daemon)
         daemon.db.dispose()
         self.world.stop()
         return summary
+
+    def _keep_keyring(self, home: Path, config_file: Path) -> None:
+        """Copy the gateway's keyring beside the kept configuration and point it there, so the
+        kept world still answers `keys list` or `inspect`. Its agent's sockets stay behind."""
+        kept = self.root / "gnupg"
+        shutil.copytree(home, kept, ignore=shutil.ignore_patterns("S.*"), dirs_exist_ok=True)
+        text = config_file.read_text(encoding="utf-8")
+        config_file.write_text(text.replace(f'"{home}"', f'"{kept}"'), encoding="utf-8")
 
     def _settle(self, daemon: Daemon, timeout: float = 30.0) -> None:
         """Until the gateway has taken in and dealt with everything that has arrived."""
@@ -404,7 +416,7 @@ def run_demo(
     root = directory or Path(tempfile.mkdtemp(prefix="mash-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    summary = Demo(root, console, speed, days).run()
+    summary = Demo(root, console, speed, days, keep).run()
     _report(summary, console, root)
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.as_json(), indent=2), encoding="utf-8")
