@@ -31,6 +31,12 @@ def _setup_logging(level: str, fmt: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").addFilter(_only_real_migrations)
+
+
+def _only_real_migrations(record: logging.LogRecord) -> bool:
+    """Alembic announces its dialect on every command; only a migration that runs is news."""
+    return not str(record.msg).startswith(("Context impl", "Will assume"))
 
 
 class _JsonFormatter(logging.Formatter):

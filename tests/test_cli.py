@@ -75,7 +75,10 @@ def test_status_and_quarantine_commands(
     once = gateway("-c", str(path), "run", "--once")
     assert once.returncode == 0, once.stderr
     assert "ingested 3, processed 3" in once.stdout
-    status = json.loads(gateway("status", "-c", str(path), "--json").stdout)
+    assert "Running upgrade" in once.stderr, "a migration that runs is logged"
+    shown_status = gateway("status", "-c", str(path), "--json")
+    assert "Context impl" not in shown_status.stderr, "alembic's chatter is not"
+    status = json.loads(shown_status.stdout)
     assert status["messages"] == {"ingested": 3, "processed": 1, "quarantined": 2, "pending": 0}
     assert status["quarantine_reasons"] == {"malformed": 1, "unhandled-kind": 1}
     assert status["outbox"]["pending"] == 0 and status["outbox"]["failed"] == 0
