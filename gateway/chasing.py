@@ -13,8 +13,7 @@ import logging
 from sqlalchemy import select
 
 from gateway import ledger
-from gateway.addresses import plus_address
-from gateway.checks import OPEN_STATES, subject_tag
+from gateway.checks import OPEN_STATES, follow_up_mail, subject_tag
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -70,7 +69,10 @@ def chase_due(db: Database, config: Config, clock: Clock, letters: Letters) -> i
                     else ()
                 )
                 mails.append(
-                    OutgoingMail(
+                    follow_up_mail(
+                        config,
+                        check,
+                        agency,
                         template="check_chase",
                         values={
                             "reference": check.reference,
@@ -80,24 +82,8 @@ def chase_due(db: Database, config: Config, clock: Clock, letters: Letters) -> i
                             "escalated": bool(cc),
                             "second": level > 0,
                         },
-                        recipients=(agency.check_address,),
                         cc=cc,
                         purpose=f"{check.rag.upper()} check reminder {level + 1} to {agency.id}",
-                        subject_ref=check.reference,
-                        extra_headers={
-                            "Reply-To": plus_address(config.gateway.mash_address, check.token),
-                            **(
-                                {
-                                    "In-Reply-To": check.request_message_id,
-                                    "References": check.request_message_id,
-                                }
-                                if check.request_message_id
-                                else {}
-                            ),
-                        },
-                        message_id_tag=check.token,
-                        sign=True,
-                        encrypt_to=(agency.key,) if agency.security == "pgp" and agency.key else (),
                         outer_subject=f"[{check.rag.upper()}] MASH check reminder "
                         f"{check.reference} {subject_tag(check.token)}",
                     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.addresses import plus_address
-from gateway.config import Config
+from gateway.config import AgencySection, Config
 from gateway.models import AuditEvent, Check, CheckReply, Contact, ReplyAttachment
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
@@ -173,8 +173,44 @@ def request_checks(
     return checks
 
 
+def follow_up_mail(
+    config: Config,
+    check: Check,
+    agency: AgencySection,
+    *,
+    template: str,
+    values: dict[str, Any],
+    purpose: str,
+    outer_subject: str,
+    cc: tuple[str, ...] = (),
+) -> OutgoingMail:
+    """A later mail about a check (a reminder, a withdrawal): in the request's thread, with its
+    token, sealed as the request was."""
+    thread = (
+        {"In-Reply-To": check.request_message_id, "References": check.request_message_id}
+        if check.request_message_id
+        else {}
+    )
+    return OutgoingMail(
+        template=template,
+        values=values,
+        recipients=(agency.check_address,),
+        cc=cc,
+        purpose=purpose,
+        subject_ref=check.reference,
+        extra_headers={
+            "Reply-To": plus_address(config.gateway.mash_address, check.token),
+            **thread,
+        },
+        message_id_tag=check.token,
+        sign=True,
+        encrypt_to=(agency.key,) if agency.security == "pgp" and agency.key else (),
+        outer_subject=outer_subject,
+    )
+
+
 def check_status(check: Check, now: datetime) -> str:
-    """pending, overdue, held, answered or undeliverable, as the operator sees it now."""
+    """pending, overdue, held, answered, undeliverable or withdrawn, as the operator sees it."""
     if check.status == "pending" and check.due_at <= now:
         return "overdue"
     return check.status

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.cases import find_case
+from gateway.check_withdrawal import withdraw_open_checks
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -122,6 +123,11 @@ def record(
     contact.status = "forwarded" if outcome == "forwarded-to-unit" else "closed"
     contact.decision_due_at = None
     done.extend(_outcome(session, config, letters, now, contact, outcome, request))
+    done.extend(
+        withdraw_open_checks(
+            session, config, letters, now, contact, by=request.decided_by, outcome=outcome
+        )
+    )
     return done
 
 

@@ -271,7 +271,8 @@ class Check(Base):
     requested_by: Mapped[str] = mapped_column(String(320))
     requested_at: Mapped[datetime]
     due_at: Mapped[datetime]
-    # "pending", "answered", "undeliverable"
+    # "pending", "held" (a reply waits for a manager), "answered", "undeliverable",
+    # "withdrawn" (the contact's outcome came first)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     answered_at: Mapped[datetime | None]
     late: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -65,6 +65,8 @@ def status(db: Database, config: Config, now: datetime) -> dict[str, Any]:
             "bounced": outbox.get("bounced", 0),
             # Waiting for a usable OpenPGP key: never sent in clear.
             "held": outbox.get("held", 0),
+            # Held mail of a check withdrawn before its key was fixed.
+            "cancelled": outbox.get("cancelled", 0),
             "oldest_pending_seconds": (
                 int((now - oldest).total_seconds()) if oldest is not None else None
             ),

@@ -71,6 +71,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "escalated": True,
         "second": True,
     },
+    "check_withdrawn": {
+        "reference": "MASH-2026-000123",
+        "rag": "AMBER",
+        "tag": "[#K7Q2XW4P]",
+    },
     "command_result": {
         "reference": "MASH-2026-000123",
         "accepted": True,

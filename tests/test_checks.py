@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -27,7 +27,7 @@ from gateway.digest import send_digest
 from gateway.inbound.commands import parse_command
 from gateway.localworld.dovecot import Dovecot
 from gateway.localworld.smtpsink import Received, RecordingSmtp
-from gateway.models import Check, CheckReply, Message, ReplyAttachment
+from gateway.models import Check, CheckReply, Message, OutboxRow, ReplyAttachment
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 MakeConfig = Callable[..., tuple[Config, Path]]
@@ -586,3 +586,101 @@ def test_a_reply_from_an_unregistered_address_holds_the_check_and_chasing_goes_o
     world.clock.advance(timedelta(hours=4, minutes=1))
     world.run()
     assert len(world.sent("police-mash@met.example")) == 2  # a spoof does not silence the chase
+
+
+PROBATION_NO_KEY = """
+[[agency]]
+id = "probation"
+name = "Probation"
+check_address = "duty@probation.example"
+reply_from = ["duty@probation.example"]
+security = "pgp"
+key = "0123456789ABCDEF0123456789ABCDEF01234567"
+"""
+
+
+@pytest.fixture
+def keyring_home(tmp_path: Path) -> Iterator[Path]:
+    home = tmp_path / "gnupg"
+    yield home
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+
+
+def test_an_outcome_withdraws_the_open_checks(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    keyring_home: Path,
+) -> None:
+    # Probation's key is not in the (empty) keyring: its request is held, never sent.
+    cfg, path = make_config(
+        db_url=sqlite_url,
+        dovecot=dovecot,
+        smtp=smtp_sink,
+        extra=AGENCIES + PROBATION_NO_KEY,
+        gateway_extra=f'gnupg_home = "{keyring_home}"',
+    )
+    world = World(dovecot, smtp_sink, cfg)
+    world.run((REFERRALS / "plain-school.eml").read_bytes())
+    police_id, health_id, probation_id = _request(world, "amber", "police", "health", "probation")
+    police_req = _mail(world.sent("police-mash@met.example")[0])
+    health_req = _mail(world.sent("health-mash@nhs.example")[0])
+    world.clock.advance(timedelta(hours=1))
+    world.run(_reply(police_req, "police-mash@met.example", "Not known to police.", n=1))
+
+    decided = subprocess.run(
+        [
+            *(sys.executable, "-m", "gateway", "-c", str(path)),
+            *("--now", world.clock.now().isoformat()),
+            *("decide", "MASH-2026-000001", "--outcome", "early-help", "--by", "Duty Manager"),
+            *("--reason", "Family accepts early help; no statutory threshold."),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert decided.returncode == 0, decided.stderr
+    assert "AMBER check to health withdrawn: the agency was told" in decided.stdout
+    assert "AMBER check to probation withdrawn: its request was still held" in decided.stdout
+    assert "police withdrawn" not in decided.stdout  # answered already
+    world.run()
+
+    with world.daemon.db.transaction() as session:
+        statuses = {c.agency: c.status for c in session.execute(select(Check)).scalars()}
+        assert statuses == {"police": "answered", "health": "withdrawn", "probation": "withdrawn"}
+        held = session.execute(select(OutboxRow).where(OutboxRow.state == "held")).all()
+        assert held == [], "probation's request is cancelled, never sent"
+    (notice,) = world.sent("health-mash@nhs.example")[1:]
+    mail = _mail(notice)
+    assert str(mail["In-Reply-To"]) == str(health_req["Message-ID"])
+    assert str(mail["Subject"]).startswith("[AMBER] MASH check no longer needed MASH-2026-000001")
+    assert "Amira" not in _text(notice)
+    assert len(world.sent("police-mash@met.example")) == 1, "nothing more to police"
+    assert not [m for m in world.sent("duty@probation.example") if "no longer" in _text(m)]
+
+    # Past the due time and the whole ladder: no reminder for a withdrawn check.
+    world.clock.advance(timedelta(days=3))
+    world.run()
+    assert len(world.sent("health-mash@nhs.example")) == 2
+    # A reply that comes anyway is kept with the check, which stays withdrawn; increased
+    # risk still reaches the managers.
+    world.run(
+        _reply(health_req, "health-mash@nhs.example", "RISK: INCREASED\nNew partner, DV.", n=2)
+    )
+    with world.daemon.db.transaction() as session:
+        health = session.get(Check, health_id)
+        assert health is not None and health.status == "withdrawn" and health.replies == 1
+        probation = session.get(Check, probation_id)
+        assert probation is not None and probation.next_chase_at is None
+        police = session.get(Check, police_id)
+        assert police is not None and police.status == "answered"
+    subjects = [str(_mail(m)["Subject"]) for m in world.sent("duty.manager@hackney.example")]
+    assert any("increased risk reported on MASH-2026-000001" in s for s in subjects)
+    listing = subprocess.run(
+        [sys.executable, "-m", "gateway", "-c", str(path), "checks", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert {c["agency"]: c["status"] for c in json.loads(listing.stdout)} == statuses

@@ -10,9 +10,23 @@ from pathlib import Path
 DAY_ONE = {
     "contacts": 4,  # the school's form, the Word form, the neighbour, the police notification
     "checks": {
-        "red": {"requested": 2, "on time": 2, "late": 0, "unanswered": 0, "undeliverable": 0},
+        "red": {
+            "requested": 2,
+            "on time": 2,
+            "late": 0,
+            "unanswered": 0,
+            "undeliverable": 0,
+            "withdrawn": 0,
+        },
         # probation is away (an out-of-office, its answer comes on day two); housing bounces
-        "amber": {"requested": 2, "on time": 0, "late": 0, "unanswered": 1, "undeliverable": 1},
+        "amber": {
+            "requested": 2,
+            "on time": 0,
+            "late": 0,
+            "unanswered": 1,
+            "undeliverable": 1,
+            "withdrawn": 0,
+        },
     },
     "chases": 0,
     "escalations": 0,

@@ -131,13 +131,20 @@ def _summary(daemon: Daemon) -> Summary:
         for check in session.execute(select(Check)).scalars():
             row = checks.setdefault(
                 check.rag,
-                {"requested": 0, "on time": 0, "late": 0, "unanswered": 0, "undeliverable": 0},
+                {
+                    "requested": 0,
+                    "on time": 0,
+                    "late": 0,
+                    "unanswered": 0,
+                    "undeliverable": 0,
+                    "withdrawn": 0,
+                },
             )
             row["requested"] += 1
             if check.status == "answered":
                 row["late" if check.late else "on time"] += 1
-            elif check.status == "undeliverable":
-                row["undeliverable"] += 1
+            elif check.status in ("undeliverable", "withdrawn"):
+                row[check.status] += 1
             else:
                 row["unanswered"] += 1
 
@@ -174,6 +181,7 @@ _SHOWN = {
     "check-reply": "IN ",
     "check-out-of-office": "IN ",
     "check-chased": "OUT",
+    "check-withdrawn": "OUT",
     "mail-bounced": "IN ",
     "decision-recorded": "DEC",
     "outcome-recorded": "DEC",
@@ -208,6 +216,7 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "check-out-of-office": f"out-of-office from {detail.get('agency')} on {ref}",
         "check-chased": f"reminder {detail.get('rung')} on {ref}"
         f"{' copied to escalation' if detail.get('escalated') else ''}",
+        "check-withdrawn": f"check to {detail.get('agency')} on {ref} withdrawn: no longer needed",
         "mail-bounced": f"bounce: {event.purpose} ({ref})",
         "decision-recorded": f"decision {detail.get('decision')} on {ref} by {event.actor}",
         "outcome-recorded": f"outcome {detail.get('outcome')} on {ref}",
@@ -384,7 +393,8 @@ def _report(summary: Summary, console: Console, root: Path) -> None:
             table.add_row(
                 f"{rag.upper()} checks",
                 f"{row['requested']} asked: {row['on time']} on time, {row['late']} late, "
-                f"{row['unanswered']} unanswered, {row['undeliverable']} undeliverable",
+                f"{row['unanswered']} unanswered, {row['undeliverable']} undeliverable"
+                + (f", {row['withdrawn']} withdrawn" if row["withdrawn"] else ""),
             )
     for label, value in (
         ("chases", summary.chases),

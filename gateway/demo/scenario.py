@@ -124,7 +124,8 @@ class Script:
                 ),
             ),
             (
-                at(1, 15, 0),
+                # After probation's late answer: an outcome withdraws the checks still open.
+                at(2, 11, 0),
                 "the manager offers Kofi's family early help",
                 lambda t: self.command(
                     "Kofi",

@@ -85,8 +85,12 @@ class OutgoingMail:
 
 def new_message_id(mash_address: str, tag: str | None = None) -> str:
     domain = mash_address.rpartition("@")[2]
-    prefix = f"check.{tag}." if tag else ""
-    return f"<{prefix}{uuid.uuid4().hex}@{domain}>"
+    return f"{message_id_prefix(tag)}{uuid.uuid4().hex}@{domain}>"
+
+
+def message_id_prefix(tag: str | None) -> str:
+    """How every Message-ID carrying `tag` (a check's token) begins."""
+    return f"<check.{tag}." if tag else "<"
 
 
 def build_mime(
