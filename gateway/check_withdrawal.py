@@ -1,10 +1,11 @@
 """Withdrawing a contact's open checks once its outcome is settled.
 
-The checks exist to inform the MASH's decision (protocol section 5). Once the outcome is
-recorded, chasing a partner for an answer nobody needs wastes their time and asks for
-information that is no longer necessary (Caldicott). Each open check is withdrawn, its chasing
-stops, the agency is told in the request's thread, and any of its mail still held for want of a
-key is cancelled. A reply that comes later is still stored against the check, and one reporting
+The checks exist to inform the MASH's decision (protocol section 5). Once an outcome that ends
+the MASH's part is recorded (not a statutory assessment: see decisions.KEEPS_CHECKS_OPEN),
+chasing a partner for an answer nobody needs wastes their time and asks for information that
+is no longer necessary (Caldicott). Each open check is withdrawn, its chasing stops, the agency
+is told in the request's thread, and any of its mail still held for want of a key is
+cancelled. A reply that comes later is still stored against the check, and one reporting
 increased risk still alerts the managers.
 """
 
@@ -36,12 +37,7 @@ def withdraw_open_checks(
     """Inside the caller's transaction; what was done, line by line."""
     done = []
     agencies = {a.id: a for a in config.agency}
-    checks = session.execute(
-        select(Check)
-        .where(Check.contact_id == contact.id, Check.status.in_(OPEN_STATES))
-        .order_by(Check.id)
-    ).scalars()
-    for check in checks:
+    for check in _open(session, contact):
         check.status = "withdrawn"
         check.next_chase_at = None
         cancelled = _cancel_held_mail(session, check)
@@ -93,6 +89,21 @@ def withdraw_open_checks(
         held = f"; {len(cancelled)} held message(s) cancelled" if cancelled else ""
         done.append(f"{check.rag.upper()} check to {check.agency} withdrawn: {told}{held}")
     return done
+
+
+def open_checks(session: Session, contact: Contact) -> list[str]:
+    """The agencies whose checks on the contact are still open."""
+    return [check.agency for check in _open(session, contact)]
+
+
+def _open(session: Session, contact: Contact) -> list[Check]:
+    return list(
+        session.execute(
+            select(Check)
+            .where(Check.contact_id == contact.id, Check.status.in_(OPEN_STATES))
+            .order_by(Check.id)
+        ).scalars()
+    )
 
 
 def _cancel_held_mail(session: Session, check: Check) -> dict[int, str]:

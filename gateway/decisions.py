@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.cases import find_case
-from gateway.check_withdrawal import withdraw_open_checks
+from gateway.check_withdrawal import open_checks, withdraw_open_checks
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -44,6 +44,9 @@ OUTCOMES = {
 SETTLES = {"A": "no-further-action", "B": "statutory-assessment"}
 SCREENING = {"C": "csc-screening", "D": "early-help-screening"}
 CLOSED = ("closed", "forwarded")
+# Outcomes that hand the child on to social work: partners' answers still matter to the
+# assessment, so open checks stay open and chased. Any other outcome withdraws them.
+KEEPS_CHECKS_OPEN = ("statutory-assessment", "forwarded-to-unit")
 
 
 class DecisionError(ValueError):
@@ -123,11 +126,19 @@ def record(
     contact.status = "forwarded" if outcome == "forwarded-to-unit" else "closed"
     contact.decision_due_at = None
     done.extend(_outcome(session, config, letters, now, contact, outcome, request))
-    done.extend(
-        withdraw_open_checks(
-            session, config, letters, now, contact, by=request.decided_by, outcome=outcome
+    if outcome in KEEPS_CHECKS_OPEN:
+        still = open_checks(session, contact)
+        if still:
+            done.append(
+                f"{len(still)} check(s) still open and chased ({', '.join(still)}): "
+                "their answers are for the assessment"
+            )
+    else:
+        done.extend(
+            withdraw_open_checks(
+                session, config, letters, now, contact, by=request.decided_by, outcome=outcome
+            )
         )
-    )
     return done
 
 

@@ -684,3 +684,29 @@ def test_an_outcome_withdraws_the_open_checks(
         timeout=120,
     )
     assert {c["agency"]: c["status"] for c in json.loads(listing.stdout)} == statuses
+
+
+def test_a_statutory_assessment_keeps_the_checks_open_and_chased(
+    world: World, tmp_path: Path
+) -> None:
+    (check_id,) = _request(world, "amber", "health")
+    path = tmp_path / "mailboxes.toml"  # the world fixture's configuration
+    decided = subprocess.run(
+        [
+            *(sys.executable, "-m", "gateway", "-c", str(path)),
+            *("--now", world.clock.now().isoformat()),
+            *("decide", "MASH-2026-000001", "--decision", "B", "--by", "Duty Manager"),
+            *("--reason", "Disclosure of harm; a Section 17 assessment."),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert decided.returncode == 0, decided.stderr
+    assert "1 check(s) still open and chased (health)" in decided.stdout
+    world.clock.advance(timedelta(hours=24, minutes=1))
+    world.run()
+    with world.daemon.db.transaction() as session:
+        check = session.get(Check, check_id)
+        assert check is not None and check.status == "pending" and check.chase_level == 1
+    assert len(world.sent("health-mash@nhs.example")) == 2  # the request, then a reminder
