@@ -81,3 +81,12 @@ def plus_tag(address: str, base: str) -> str | None:
     if a_domain != b_domain or not a_local.lower().startswith(b_local.lower() + "+"):
         return None
     return a_local[len(b_local) + 1 :]
+
+
+_ANYWHERE = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:]+")
+
+
+def without_addresses(text: str) -> str:
+    """Text for a log line: any address in it (a server's refusal names the recipient, who may be
+    a member of the public) replaced by a placeholder."""
+    return _ANYWHERE.sub("[address]", text)

@@ -104,10 +104,20 @@ def test_logs_carry_no_message_content(
     daemon.prepare()
     for name in ("plain-school.eml", "hostile.eml", "missing-fields.eml"):
         dovecot.append("mash", (REFERRALS / name).read_bytes(), arrived=START)
+    # Servers name the recipient when they refuse: a deferral, then a refusal.
+    smtp_sink.script(
+        [
+            "451 4.2.0 <sam.teacher@stjohns-school.example>: mailbox busy",
+            "550 5.1.1 <sam.teacher@stjohns-school.example>: Recipient address rejected",
+        ]
+    )
     with caplog.at_level(logging.DEBUG):
+        daemon.run_once()
+        daemon.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
         daemon.run_once()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "processed as referral" in logged
+    assert "deferred" in logged and "failed: 550 5.1.1 <[address]>" in logged
     for personal in ("Amira", "Okafor", "Mare Street", "grabbed", "sam.teacher", "943 476"):
         leaks = [
             f"{r.name}: {r.getMessage()[:200]}"

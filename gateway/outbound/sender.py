@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from gateway import ledger
+from gateway.addresses import without_addresses
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.db import Database
@@ -112,12 +113,15 @@ class OutboxSender:
                 )
                 result.retried += 1
                 log.info(
-                    "outbox row %s deferred (attempt %s): %s", row.id, row.attempts, delivery.detail
+                    "outbox row %s deferred (attempt %s): %s",
+                    row.id,
+                    row.attempts,
+                    without_addresses(delivery.detail),
                 )
             else:
                 row.state = "failed"
                 result.failed += 1
-                log.error("outbox row %s failed: %s", row.id, delivery.detail)
+                log.error("outbox row %s failed: %s", row.id, without_addresses(delivery.detail))
                 _record(
                     session,
                     now,
