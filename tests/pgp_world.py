@@ -7,66 +7,12 @@ judge the gateway against messages it did not make.
 from __future__ import annotations
 
 import secrets
-import subprocess
-from pathlib import Path
+
+from gateway.demo.world import Identity
 
 
-class Party:
-    def __init__(
-        self,
-        root: Path,
-        name: str,
-        email: str,
-        *,
-        expire: str = "1y",
-        faked_time: str | None = None,
-    ) -> None:
-        self.email = email
-        self.home = root / email
-        self.home.mkdir(parents=True, mode=0o700)
-        self.faked_time = faked_time
-        self.gpg("--quick-gen-key", f"{name} <{email}>", "ed25519", "sign", expire)
-        self.fingerprint = self._fingerprints()[0]
-        self.gpg("--quick-add-key", self.fingerprint, "cv25519", "encr", expire)
-
-    def gpg(self, *args: str, data: bytes | None = None) -> bytes:
-        extra = ["--faked-system-time", self.faked_time] if self.faked_time else []
-        done = subprocess.run(
-            [
-                "gpg",
-                "--homedir",
-                str(self.home),
-                "--batch",
-                "--yes",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-                "--trust-model",
-                "always",
-                *extra,
-                *args,
-            ],
-            input=data,
-            capture_output=True,
-            timeout=60,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(done.stderr.decode(errors="replace"))
-        return done.stdout
-
-    def _fingerprints(self) -> list[str]:
-        out = self.gpg("--list-keys", "--with-colons").decode()
-        return [line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:")]
-
-    def public(self) -> bytes:
-        return self.gpg("--armor", "--export", self.fingerprint)
-
-    def secret(self) -> bytes:
-        return self.gpg("--armor", "--export-secret-keys", self.fingerprint)
-
-    def learn(self, public_key: bytes) -> None:
-        self.gpg("--import", data=public_key)
+class Party(Identity):
+    """The demo's throw-away identity, with what the hostile-reply tests need besides."""
 
     def revoke(self) -> bytes:
         """Revoke our own key; the revoked public key, for others to import."""

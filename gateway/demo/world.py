@@ -55,18 +55,28 @@ def dsn(original: Received, recipient: str) -> bytes:
 class Identity:
     """A throw-away OpenPGP key pair, made and used with the real gpg binary."""
 
-    def __init__(self, root: Path, name: str, email: str) -> None:
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        email: str,
+        *,
+        expire: str = "1y",
+        faked_time: str | None = None,  # gpg's --faked-system-time, for keys made in the past
+    ) -> None:
         self.email = email
         self.home = root / email
         self.home.mkdir(parents=True, mode=0o700)
-        self.gpg("--quick-gen-key", f"{name} <{email}>", "ed25519", "sign", "1y")
+        self.faked_time = faked_time
+        self.gpg("--quick-gen-key", f"{name} <{email}>", "ed25519", "sign", expire)
         listing = self.gpg("--list-keys", "--with-colons").decode()
         self.fingerprint = next(
             line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
         )
-        self.gpg("--quick-add-key", self.fingerprint, "cv25519", "encr", "1y")
+        self.gpg("--quick-add-key", self.fingerprint, "cv25519", "encr", expire)
 
     def gpg(self, *args: str, data: bytes | None = None) -> bytes:
+        faked = ["--faked-system-time", self.faked_time] if self.faked_time else []
         done = subprocess.run(
             [
                 "gpg",
@@ -80,6 +90,7 @@ class Identity:
                 "",
                 "--trust-model",
                 "always",
+                *faked,
                 *args,
             ],
             input=data,

@@ -106,6 +106,14 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
             "reference (MASH-YYYY-NNNNNN) in the subject",
             summary,
         )
+    received = (
+        Event(
+            action="command-received",
+            actor=sender,
+            subject_ref=reference,
+            detail={"command": summary},
+        ),
+    )
     if ruling is not None:
         if not ruling.reason:
             return _refuse(sender, reference, "a decision needs a 'Reason:' paragraph", summary)
@@ -123,14 +131,7 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
                 letter_withheld_reason=None if ruling.letter else ruling.reason,
             ),
             seen_signature=seen_signature,
-            events=(
-                Event(
-                    action="command-received",
-                    actor=sender,
-                    subject_ref=reference,
-                    detail={"command": summary},
-                ),
-            ),
+            events=received,
         )
     assert command is not None
     problem = _agencies_problem(ctx.config, command.agencies)
@@ -150,12 +151,5 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
             requested_by=sender,
         ),
         seen_signature=seen_signature,
-        events=(
-            Event(
-                action="command-received",
-                actor=sender,
-                subject_ref=reference,
-                detail={"command": summary},
-            ),
-        ),
+        events=received,
     )

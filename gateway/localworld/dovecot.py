@@ -11,11 +11,9 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from imapclient import IMAPClient
-
+from gateway.localworld.mailboxes import LocalMailboxes
 from gateway.localworld.ports import free_port, wait_for_port
 
 
@@ -35,7 +33,7 @@ def dovecot_binary() -> str:
 
 
 @dataclass
-class Dovecot:
+class Dovecot(LocalMailboxes):
     users: dict[str, str]
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -209,30 +207,6 @@ service anvil {{
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def client(self, user: str) -> IMAPClient:
-        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
-        client.login(user, self.users[user])
-        return client
-
-    def append(
-        self, user: str, raw: bytes, folder: str = "INBOX", arrived: datetime | None = None
-    ) -> None:
-        """APPEND, optionally with the server arrival time (INTERNALDATE) set to `arrived`."""
-        client = self.client(user)
-        try:
-            client.append(folder, raw, msg_time=arrived)
-        finally:
-            client.logout()
-
-    def count(self, user: str, folder: str = "INBOX") -> int:
-        client = self.client(user)
-        try:
-            if not client.folder_exists(folder):
-                return 0
-            return int(client.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
-        finally:
-            client.logout()
 
     def maildir(self, user: str) -> Path:
         return self.root / "mail" / user

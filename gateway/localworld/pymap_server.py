@@ -12,14 +12,14 @@ import contextlib
 import secrets
 import threading
 from contextlib import AsyncExitStack
-from datetime import datetime
 
 from imapclient import IMAPClient
 
+from gateway.localworld.mailboxes import LocalMailboxes
 from gateway.localworld.ports import free_port, wait_for_port
 
 
-class PymapServer:
+class PymapServer(LocalMailboxes):
     def __init__(self, users: dict[str, str]) -> None:
         self.users = dict(users)
         self.port = free_port()
@@ -104,26 +104,3 @@ class PymapServer:
             wait_for_port(self.port, up=False)
 
     cleanup = stop
-
-    def client(self, user: str) -> IMAPClient:
-        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
-        client.login(user, self.users[user])
-        return client
-
-    def append(
-        self, user: str, raw: bytes, folder: str = "INBOX", arrived: datetime | None = None
-    ) -> None:
-        client = self.client(user)
-        try:
-            client.append(folder, raw, msg_time=arrived)
-        finally:
-            client.logout()
-
-    def count(self, user: str, folder: str = "INBOX") -> int:
-        client = self.client(user)
-        try:
-            if not client.folder_exists(folder):
-                return 0
-            return int(client.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
-        finally:
-            client.logout()
