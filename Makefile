@@ -8,10 +8,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install system-deps gpg test demo lint bench clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml devtools/pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' -e ./devtools
 	touch $@
 
 install: $(BIN)/.installed
@@ -35,8 +35,8 @@ demo: install gpg
 	$(BIN)/mash-gateway demo
 
 lint: install
-	$(BIN)/ruff check gateway tests bench
-	$(BIN)/mypy gateway
+	$(BIN)/ruff check gateway devtools tests bench
+	$(BIN)/mypy gateway devtools/gateway_dev
 
 bench: install system-deps
 	$(BIN)/python bench/ingest.py

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 from pgp_world import Party, encrypted_entity, entity, message, signed_entity  # noqa: E402
 
 from gateway.config import parse_config  # noqa: E402
-from gateway.crypto import Keyring  # noqa: E402
-from gateway.inbound.signatures import judge  # noqa: E402
-from gateway.pgp_mime import seal, unwrap  # noqa: E402
+from gateway.crypto.keyring import Keyring  # noqa: E402
+from gateway.crypto.pgp_mime import seal, unwrap  # noqa: E402
+from gateway.crypto.signatures import judge  # noqa: E402
 
 TEXT = (
     "Why we need this information: the school reports bruising to the child's upper arm and "

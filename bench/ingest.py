@@ -23,14 +23,14 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from sqlalchemy import func, select
 
 from gateway.clock import SystemClock
 from gateway.config import parse_config
 from gateway.daemon import Daemon
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
-from gateway.models import Message
+from gateway.store.models import Message
 
 USERS = {"mash": "bench", "baseline": "bench"}
 

@@ -26,8 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.addresses import AddressError, normalise_address, normalise_domain
 from gateway.durations import parse_duration
+from gateway.mail.addresses import AddressError, normalise_address, normalise_domain
 
 DEFAULT_CONFIG = "mailboxes.toml"
 CONFIG_ENV = "MASH_GATEWAY_CONFIG"

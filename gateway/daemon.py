@@ -12,24 +12,24 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from gateway.chasing import chase_due
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.crypto import keyring_from_config
-from gateway.db import Database
-from gateway.decisions import alert_overdue_decisions
-from gateway.digest import send_digest, send_meeting_agenda
-from gateway.inbound.handlers import default_handlers
+from gateway.crypto.keyring import keyring_from_config
+from gateway.domain.checks.chase import chase_due
+from gateway.domain.decisions import alert_overdue_decisions
+from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.imap import Connector, MailboxWatcher, connect_imap
 from gateway.inbound.pipeline import Handler
 from gateway.inbound.processing import Processor
 from gateway.inbound.smtp import start_listener
-from gateway.jobs import alert_failing_mailboxes
-from gateway.metrics import serve as serve_metrics
 from gateway.outbound.compose import DEFAULT_TEMPLATES, Letters
 from gateway.outbound.outbox import release_held, release_own_leases
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.smtp import SmtpConnector, SmtpTransport, connect_smtp
+from gateway.reports.digest import send_digest, send_meeting_agenda
+from gateway.reports.metrics import serve as serve_metrics
+from gateway.store.db import Database
+from gateway.sweeps import alert_failing_mailboxes
 
 log = logging.getLogger(__name__)
 

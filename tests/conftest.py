@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 import trustme
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from sqlalchemy import create_engine, text
 
 from gateway.clock import FrozenClock
 from gateway.config import Config, load_config
-from gateway.db import Database
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
+from gateway.store.db import Database
 
 DATA = Path(__file__).parent / "data"
 USERS = {"mash": "mash-secret", "police": "police-secret"}

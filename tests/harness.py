@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gateway.daemon import Daemon
-from gateway.models import Message, MessageSource, OutboxRow
+from gateway.store.models import Message, MessageSource, OutboxRow
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:

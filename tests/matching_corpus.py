@@ -12,9 +12,9 @@ from email.message import EmailMessage
 
 from helpers import config
 
-from gateway.cases import CaseMatch
-from gateway.inbound.check_replies import CheckInfo
-from gateway.inbound.handlers import default_handlers
+from gateway.domain.cases import CaseMatch
+from gateway.domain.checks.replies import CheckInfo
+from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.pipeline import PROCESS_STEPS, OutboxInfo, StepContext, Work, run
 
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from gateway.demo.world import Identity
+from gateway_dev.demo.world import Identity
 
 
 class Party(Identity):

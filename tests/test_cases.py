@@ -12,16 +12,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from sqlalchemy import select
 
-from gateway.cases import ImportError_, find_case, parse_csv, replace_register
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.db import Database
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
-from gateway.models import AuditEvent, Contact
+from gateway.domain.cases import ImportError_, find_case, parse_csv, replace_register
+from gateway.store.db import Database
+from gateway.store.models import AuditEvent, Contact
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 LONDON = ZoneInfo("Europe/London")

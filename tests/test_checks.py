@@ -14,20 +14,20 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from gateway_dev.demo import _dsn
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import Received, RecordingSmtp
 from harness import Running, wait_until
 from helpers import config, plain_message
 from sqlalchemy import select
 
-from gateway.checks import CheckError, Request, request_checks
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.demo import _dsn
-from gateway.digest import send_digest
+from gateway.domain.checks.request import CheckError, Request, request_checks
 from gateway.inbound.commands import parse_command
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import Received, RecordingSmtp
-from gateway.models import Check, CheckReply, Message, OutboxRow, ReplyAttachment
+from gateway.reports.digest import send_digest
+from gateway.store.models import Check, CheckReply, Message, OutboxRow, ReplyAttachment
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 MakeConfig = Callable[..., tuple[Config, Path]]

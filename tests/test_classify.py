@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import config
 
-from gateway.inspection import inspect_bytes
+from gateway.inbound.inspection import inspect_bytes
 
 MAIL = Path(__file__).parent / "data" / "mail"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -9,11 +9,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from helpers import auto_reply, plain_message
 
 from gateway.config import Config
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
 
 MAIL = Path(__file__).parent / "data" / "mail"
 MakeConfig = Callable[..., tuple[Config, Path]]

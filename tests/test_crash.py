@@ -14,17 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from helpers import auto_reply, notice, plain_message
 from sqlalchemy import func, select
 
-from gateway import ledger
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
-from gateway.models import Message, MessageSource, OutboxRow
 from gateway.outbound.outbox import enqueue
+from gateway.store import ledger
+from gateway.store.models import Message, MessageSource, OutboxRow
 
 MAIL = Path(__file__).parent / "data" / "mail"
 MakeConfig = Callable[..., tuple[Config, Path]]

@@ -16,17 +16,17 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import Received, RecordingSmtp
 from helpers import plain_message
 from sqlalchemy import select, update
 
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import Received, RecordingSmtp
-from gateway.models import AuditEvent, Contact, Decision, OutboxRow
 from gateway.outbound.compose import Letters
-from gateway.template_samples import SAMPLES
+from gateway.outbound.samples import SAMPLES
+from gateway.store.models import AuditEvent, Contact, Decision, OutboxRow
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 MAIL = Path(__file__).parent / "data" / "mail"

@@ -12,11 +12,11 @@ from helpers import config
 from sqlalchemy import select
 
 from gateway.clock import FrozenClock
-from gateway.contacts import ContactDraft, store
-from gateway.db import Database
-from gateway.digest import latest_slot, send_digest, send_meeting_agenda
-from gateway.models import DigestRun, Message, OutboxRow
+from gateway.domain.contacts import ContactDraft, store
 from gateway.outbound.compose import Letters
+from gateway.reports.digest import latest_slot, send_digest, send_meeting_agenda
+from gateway.store.db import Database
+from gateway.store.models import DigestRun, Message, OutboxRow
 from gateway.timescales import BusinessCalendar
 
 MONDAY_0830 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)  # London is on GMT in early March

@@ -6,8 +6,7 @@ from __future__ import annotations
 import socket
 
 from conftest import USERS
-
-from gateway.localworld.dovecot import Dovecot
+from gateway_dev.localworld.dovecot import Dovecot
 
 
 def _port_open(port: int) -> bool:

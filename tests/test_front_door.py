@@ -13,15 +13,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from forms import DOCX_MIME, docx_form, with_attachment
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import Received, RecordingSmtp
 from helpers import plain_message
 from sqlalchemy import select
 
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import Received, RecordingSmtp
-from gateway.models import AuditEvent, Contact
+from gateway.store.models import AuditEvent, Contact
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 MAIL = Path(__file__).parent / "data" / "mail"

@@ -9,9 +9,9 @@ from helpers import config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.inbound.handlers import default_handlers
+from gateway.inbound.handlers.spine import default_handlers
+from gateway.inbound.inspection import _NoState, inspect_bytes
 from gateway.inbound.pipeline import KINDS, PROCESS_STEPS, StepContext, Work, run
-from gateway.inspection import _NoState, inspect_bytes
 
 DATA = Path(__file__).parent / "data"
 SEEDS = [p.read_bytes() for p in sorted(DATA.glob("*/*.eml"))]

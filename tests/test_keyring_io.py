@@ -13,7 +13,7 @@ import gnupg
 import pytest
 from pgp_world import Party
 
-from gateway.crypto import GPG_OPTIONS, CryptoError, Keyring, status_lines
+from gateway.crypto.keyring import GPG_OPTIONS, CryptoError, Keyring, status_lines
 
 
 @pytest.fixture

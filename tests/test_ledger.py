@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gateway import ledger
-from gateway.db import Database
+from gateway.store import ledger
+from gateway.store.db import Database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from gateway_dev.localworld.ports import free_port
 from helpers import plain_message
 from sqlalchemy import func, select, text
 
 from gateway.clock import FrozenClock
 from gateway.config import Config
-from gateway.db import Database
 from gateway.inbound.smtp import start_listener
-from gateway.localworld.ports import free_port
-from gateway.models import Message, MessageSource
+from gateway.store.db import Database
+from gateway.store.models import Message, MessageSource
 
 MakeConfig = Callable[..., tuple[Config, Path]]
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from harness import Running, counts, wait_until
 from helpers import auto_reply, plain_message
 from sqlalchemy import select
@@ -14,11 +16,9 @@ from sqlalchemy import select
 from gateway.clock import FrozenClock, SystemClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.inbound.handlers import default_handlers
+from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.pipeline import Decision, StepContext, Work
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
-from gateway.models import Message, MessageSource
+from gateway.store.models import Message, MessageSource
 
 MAIL = Path(__file__).parent / "data" / "mail"
 MakeConfig = Callable[..., tuple[Config, Path]]
@@ -193,7 +193,7 @@ def test_mailbox_down_alerts_managers_once(
     assert len(down) == 1
     dovecot.start()
     assert daemon.run_once().mailbox_errors == {}
-    from gateway.status import status
+    from gateway.reports.status import status
 
     assert status(daemon.db, config, clock.now())["mailboxes"]["front-door"]["error"] is None
 

@@ -11,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.ports import free_port, wait_for_port
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from harness import Running, wait_until
 
-from gateway.checks import Request, request_checks
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.ports import free_port, wait_for_port
-from gateway.localworld.smtpsink import RecordingSmtp
+from gateway.domain.checks.request import Request, request_checks
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 MakeConfig = Callable[..., tuple[Config, Path]]

@@ -6,16 +6,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from helpers import notice
 from sqlalchemy import select
 
 from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
-from gateway.models import AuditEvent, OutboxRow
 from gateway.outbound.outbox import enqueue
+from gateway.store.models import AuditEvent, OutboxRow
 
 MakeConfig = Callable[..., tuple[Config, Path]]
 

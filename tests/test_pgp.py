@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from pgp_world import Party, encrypted_entity, entity, message, signed_entity
 from sqlalchemy import func, select
 
-from gateway.checks import Request, request_checks
 from gateway.clock import FrozenClock
 from gateway.config import parse_config
-from gateway.crypto import Keyring, status_lines
+from gateway.crypto.keyring import Keyring, status_lines
+from gateway.crypto.pgp_mime import seal, unwrap
+from gateway.crypto.signatures import Verdict, judge
 from gateway.daemon import Daemon
-from gateway.inbound.signatures import Verdict, judge
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
-from gateway.models import Check, CheckReply, Message, OutboxRow
-from gateway.pgp_mime import seal, unwrap
-from gateway.status import status
+from gateway.domain.checks.request import Request, request_checks
+from gateway.reports.status import status
+from gateway.store.models import Check, CheckReply, Message, OutboxRow
 
 PAST = "20200101T000000"
 
@@ -691,11 +691,11 @@ def test_a_manager_with_a_pinned_key_commands_only_by_signed_mail(
 def test_decrypted_output_is_capped_and_fails_closed(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gateway.crypto
+    import gateway.crypto.keyring
 
     big = world.police.encrypt(b"x" * 50_000, [world.mash.fingerprint])
-    monkeypatch.setattr(gateway.crypto, "MAX_PLAINTEXT", 10_000)
+    monkeypatch.setattr(gateway.crypto.keyring, "MAX_PLAINTEXT", 10_000)
     result = world.keyring.decrypt(big)
     assert not result.ok and result.plaintext == b""
-    monkeypatch.setattr(gateway.crypto, "MAX_PLAINTEXT", 100_000)
+    monkeypatch.setattr(gateway.crypto.keyring, "MAX_PLAINTEXT", 100_000)
     assert world.keyring.decrypt(big).ok

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 from conftest import USERS
+from gateway_dev.localworld.pymap_server import PymapServer
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from harness import Running, wait_until
 from helpers import auto_reply, plain_message
 
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.daemon import Daemon
-from gateway.localworld.pymap_server import PymapServer
-from gateway.localworld.smtpsink import RecordingSmtp
 
 MakeConfig = Callable[..., tuple[Config, Path]]
 

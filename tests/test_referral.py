@@ -14,10 +14,10 @@ import pytest
 from forms import DOCX_MIME, docx_form, pdf_form, with_attachment
 from helpers import config
 
-from gateway.formats import parse_date, valid_nhs_number
-from gateway.inbound.attached_forms import MAX_EXPANDED_BYTES, _field_label
-from gateway.inbound.referral import field_key, parse_referral
-from gateway.inspection import inspect_bytes
+from gateway.domain.formats import parse_date, valid_nhs_number
+from gateway.inbound.inspection import inspect_bytes
+from gateway.inbound.referral.attached_forms import MAX_EXPANDED_BYTES, _field_label
+from gateway.inbound.referral.parse import field_key, parse_referral
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)

@@ -8,23 +8,23 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gateway_dev.localworld.dovecot import Dovecot
+from gateway_dev.localworld.smtpsink import RecordingSmtp
 from harness import Running, counts, wait_until
 from helpers import auto_reply, config, notice, plain_message
 from sqlalchemy import func, select
 
-from gateway.chasing import chase_due
-from gateway.checks import Request, request_checks
 from gateway.clock import FrozenClock, SystemClock
 from gateway.config import Config, load_config
-from gateway.contacts import ContactDraft, store
 from gateway.daemon import Daemon
-from gateway.db import Database
-from gateway.digest import send_digest
-from gateway.localworld.dovecot import Dovecot
-from gateway.localworld.smtpsink import RecordingSmtp
-from gateway.models import AuditEvent, Message, MessageSource, OutboxRow
+from gateway.domain.checks.chase import chase_due
+from gateway.domain.checks.request import Request, request_checks
+from gateway.domain.contacts import ContactDraft, store
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import claim_due, enqueue
+from gateway.reports.digest import send_digest
+from gateway.store.db import Database
+from gateway.store.models import AuditEvent, Message, MessageSource, OutboxRow
 
 MakeConfig = Callable[..., tuple[Config, Path]]
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from gateway.inbound.decode import content_type, headers, referenced_ids
-from gateway.outbound.verp import parse_verp
+from gateway.mail.decode import content_type, headers, referenced_ids
+from gateway.mail.verp import parse_verp
 
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 

@@ -16,18 +16,18 @@ from pathlib import Path
 from imapclient import IMAPClient
 from sqlalchemy import select, update
 
-from gateway import ledger
 from gateway.clock import Clock
 from gateway.config import Config, MailboxSection
-from gateway.db import Database
 from gateway.inbound.ingest import Arrival, Source, ingest_batch
 from gateway.inbound.oauth import TokenProvider
-from gateway.models import MailboxState, Message, MessageSource
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
 from gateway.outbound.smtp import tls_context
 from gateway.retry import backoff
+from gateway.store import ledger
+from gateway.store.db import Database
+from gateway.store.models import MailboxState, Message, MessageSource
 
 log = logging.getLogger(__name__)
 # imapclient logs whole protocol exchanges, message bodies included, at DEBUG: never ours.

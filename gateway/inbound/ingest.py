@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.db import Database
-from gateway.models import Message, MessageSource
+from gateway.store.db import Database
+from gateway.store.models import Message, MessageSource
 
 
 @dataclass(frozen=True)

@@ -8,25 +8,17 @@ from datetime import date, datetime
 from email.message import Message
 from typing import Literal, Protocol
 
-from gateway.cases import CaseMatch
-from gateway.checks import Request
 from gateway.config import Config
-from gateway.contacts import ContactDraft
-from gateway.crypto import Keyring
-from gateway.decisions import DecisionRequest
-from gateway.inbound.automatic import Automatic, detect
-from gateway.inbound.check_replies import Attachment, CheckInfo, find_tokens
+from gateway.crypto.keyring import Keyring
+from gateway.crypto.pgp_mime import Unwrapped, unwrap
+from gateway.domain.cases import CaseMatch
+from gateway.domain.checks.replies import Attachment, CheckInfo, find_tokens
+from gateway.domain.checks.request import Request
+from gateway.domain.contacts import ContactDraft
+from gateway.domain.decisions import DecisionRequest
 from gateway.inbound.commands import looks_like_command
-from gateway.inbound.decode import (
-    Decoded,
-    TooLarge,
-    check_raw_limits,
-    decode,
-    header,
-    referenced_ids,
-)
 from gateway.inbound.quotes import new_text
-from gateway.inbound.referral import (
+from gateway.inbound.referral.parse import (
     REFERENCE,
     Referral,
     body_texts,
@@ -37,9 +29,17 @@ from gateway.inbound.referral import (
     looks_like_referral,
     parse_referral,
 )
-from gateway.ledger import Event
+from gateway.mail.automatic import Automatic, detect
+from gateway.mail.decode import (
+    Decoded,
+    TooLarge,
+    check_raw_limits,
+    decode,
+    header,
+    referenced_ids,
+)
 from gateway.outbound.compose import OutgoingMail
-from gateway.pgp_mime import Unwrapped, unwrap
+from gateway.store.ledger import Event
 from gateway.timescales import BusinessCalendar
 
 KINDS = (

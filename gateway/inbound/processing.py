@@ -9,20 +9,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from gateway import ledger
-from gateway.cases import CaseMatch, find_case
-from gateway.check_records import (
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.crypto.keyring import Keyring
+from gateway.domain.cases import CaseMatch, find_case
+from gateway.domain.checks.records import (
     carry_out_decision,
     carry_out_request,
     record_reply,
     record_update,
 )
-from gateway.clock import Clock
-from gateway.config import Config
-from gateway.contacts import store
-from gateway.crypto import Keyring
-from gateway.db import Database
-from gateway.inbound.check_replies import CheckInfo
+from gateway.domain.checks.replies import CheckInfo
+from gateway.domain.contacts import store
 from gateway.inbound.pipeline import (
     PROCESS_STEPS,
     Decision,
@@ -33,10 +31,12 @@ from gateway.inbound.pipeline import (
     Work,
     run,
 )
-from gateway.models import Check, Contact, Message, OutboxRow, SeenSignature
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
 from gateway.retry import backoff
+from gateway.store import ledger
+from gateway.store.db import Database
+from gateway.store.models import Check, Contact, Message, OutboxRow, SeenSignature
 from gateway.timescales import BusinessCalendar
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.db import Database
 from gateway.inbound.ingest import Source, ingest
+from gateway.store.db import Database
 
 log = logging.getLogger(__name__)
 # aiosmtpd logs the SMTP dialogue (addresses) at INFO and DEBUG: keep personal data out.

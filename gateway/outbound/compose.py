@@ -14,9 +14,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from gateway.addresses import normalise_address
-from gateway.crypto import Keyring
-from gateway.inbound.automatic import LOOP_HEADER
+from gateway.crypto.keyring import Keyring
+from gateway.mail.addresses import normalise_address
+from gateway.mail.automatic import LOOP_HEADER
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from gateway import ledger
 from gateway.config import Config
-from gateway.models import OutboxRow
+from gateway.crypto.pgp_mime import seal
+from gateway.mail.verp import verp_address
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail, build_mime, new_message_id
-from gateway.outbound.verp import verp_address
-from gateway.pgp_mime import seal
+from gateway.store import ledger
+from gateway.store.models import OutboxRow
 
 
 def enqueue(

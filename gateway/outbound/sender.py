@@ -9,17 +9,17 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from gateway import ledger
-from gateway.addresses import without_addresses
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.db import Database
-from gateway.models import OutboxRow
+from gateway.mail.addresses import without_addresses
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import claim_due, enqueue
 from gateway.outbound.smtp import Delivery
 from gateway.retry import backoff
+from gateway.store import ledger
+from gateway.store.db import Database
+from gateway.store.models import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Development tools: the local mail world and the demo. Not installed in production."""

@@ -1,0 +1,127 @@
+"""What every command shares: logging, the state (config file, clock, database), output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.clock import Clock, FrozenClock, SystemClock, parse_instant
+from gateway.config import Config, ConfigError, config_path, load_config
+from gateway.store.db import Database, SchemaOutOfDate
+
+
+def setup_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").addFilter(_only_real_migrations)
+
+
+def _only_real_migrations(record: logging.LogRecord) -> bool:
+    """Alembic announces its dialect on every command; only a migration that runs is news."""
+    return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload)
+
+
+
+class State:
+    def __init__(self, config_file: str | None, now: str | None) -> None:
+        self.config_file = config_path(config_file)
+        self._now = now
+
+    def override(self, config_file: str | None, now: str | None) -> None:
+        if config_file:
+            self.config_file = Path(config_file)
+        if now:
+            self._now = now
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_file)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            raise SystemExit(2) from None
+
+    def clock(self) -> Clock:
+        if self._now is None:
+            return SystemClock()
+        try:
+            return FrozenClock(parse_instant(self._now))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--now") from None
+
+    def database(self, config: Config) -> Database:
+        db = Database(config.gateway.database)
+        try:
+            if db.is_sqlite:
+                db.upgrade()
+            else:
+                db.require_current()
+        except SchemaOutOfDate as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+        return db
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def letters_for(config: Config) -> Any:
+    """The templates, with the keyring that seals mail to agencies (when one is configured)."""
+    from gateway.crypto.keyring import CryptoError, keyring_from_config
+    from gateway.outbound.compose import Letters
+
+    try:
+        return Letters(keyring=keyring_from_config(config))
+    except CryptoError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+
+def emit(data: Any, as_json: bool, text: Callable[[Any], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        text(data)
+
+
+def common(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`-c` and `--now` are accepted after the sub-command too, and applied to the state."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, sub_config: str | None = None, sub_now: str | None = None,
+                **kwargs: Any) -> Any:
+        state = click.get_current_context().find_object(State)
+        if state is not None:
+            state.override(sub_config, sub_now)
+        return func(*args, **kwargs)
+
+    wrapper = click.option("--now", "sub_now", metavar="ISO-8601", help="Fix the clock.")(wrapper)
+    return click.option("-c", "--config", "sub_config", metavar="FILE",
+                        help="Configuration file.")(wrapper)

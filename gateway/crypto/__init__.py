@@ -1,0 +1,1 @@
+"""OpenPGP: the keyring around gpg, PGP/MIME, and the verdicts on signatures."""

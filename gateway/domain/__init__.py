@@ -1,0 +1,1 @@
+"""What the MASH does, independent of how mail arrives: contacts, cases, decisions, checks."""

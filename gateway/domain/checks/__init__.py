@@ -1,0 +1,1 @@
+"""MASH checks (protocol section 5): requests, replies, withdrawal and chasing."""

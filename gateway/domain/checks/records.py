@@ -1,0 +1,138 @@
+"""Applying what a handler decided about a check, inside the message's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.config import Config
+from gateway.domain.checks.request import OPEN_STATES, CheckError, Request, request_checks
+from gateway.domain.decisions import DecisionError, DecisionRequest, record
+from gateway.inbound.pipeline import CheckReplyDraft, CheckUpdate
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.store.models import Check, CheckReply, Message, ReplyAttachment
+from gateway.timescales import BusinessCalendar
+
+
+def record_reply(
+    session: Session, config: Config, now: datetime, message: Message, draft: CheckReplyDraft
+) -> list[OutgoingMail]:
+    """Store the reply (several may answer one check) and close the check on the first; when
+    that answers the contact's last open check, tell the managers."""
+    check = session.get(Check, draft.check_id)
+    assert check is not None
+    reply = CheckReply(
+        check_id=check.id,
+        message_id=message.id,
+        received_at=message.received_at,
+        sender=draft.sender,
+        matched_by=draft.matched_by,
+        late=draft.late,
+        verified=draft.verified,
+        increased_risk=draft.increased_risk is not None,
+        text=draft.text,
+    )
+    session.add(reply)
+    session.flush()
+    for item in draft.attachments:
+        session.add(
+            ReplyAttachment(
+                reply_id=reply.id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(item.data),
+                sha256=item.sha256,
+                data=item.data,
+            )
+        )
+    check.replies += 1
+    if check.status not in OPEN_STATES:
+        return []
+    check.status = "answered"
+    check.answered_at = message.received_at
+    check.late = draft.late
+    check.next_chase_at = None
+    waiting = session.execute(
+        select(Check.id).where(
+            Check.contact_id == check.contact_id,
+            Check.status.in_(OPEN_STATES),
+            Check.id != check.id,
+        )
+    ).first()
+    if waiting is not None:
+        return []
+    answers = session.execute(
+        select(Check.agency, Check.late).where(Check.contact_id == check.contact_id)
+    ).all()
+    alert = manager_alert(
+        config,
+        now,
+        title=f"checks complete for {check.reference}",
+        lines=[f"{agency}: answered{' late' if late else ''}" for agency, late in answers],
+        action=f"Read the answers (`mash-gateway checks list --reference {check.reference}`) "
+        "and decide on the contact.",
+        reference=check.reference,
+        purpose="checks-complete",
+    )
+    return [alert] if alert else []
+
+
+def record_update(session: Session, now: datetime, update: CheckUpdate) -> None:
+    check = session.get(Check, update.check_id)
+    if check is None:
+        return
+    if update.out_of_office and check.out_of_office_at is None:
+        check.out_of_office_at = now
+    if update.held and check.status == "pending":
+        check.status = "held"
+    if update.undeliverable and check.status in OPEN_STATES:
+        check.status = "undeliverable"
+        check.next_chase_at = None
+
+
+def command_result(
+    to: str, reference: str | None, accepted: bool, lines: list[str], command: str
+) -> OutgoingMail:
+    """The answer to a manager's command email, whether it was carried out or not."""
+    return OutgoingMail(
+        template="command_result",
+        values={"reference": reference, "accepted": accepted, "lines": lines, "command": command},
+        recipients=(to,),
+        purpose=f"command {'confirmed' if accepted else 'refused'}",
+        subject_ref=reference,
+    )
+
+
+def carry_out_decision(
+    session: Session, config: Config, letters: Letters, now: datetime, request: DecisionRequest
+) -> OutgoingMail:
+    """A manager's emailed decision: recorded, and the manager told either way."""
+    what = request.decision or request.outcome or ""
+    summary = f"{'DECISION' if request.decision else 'OUTCOME'} {what}"
+    manager = request.decided_by.rpartition("<")[2].rstrip(">")
+    try:
+        done = record(session, config, letters, now, request)
+    except DecisionError as exc:
+        return command_result(manager, request.reference, False, [str(exc)], summary)
+    return command_result(manager, request.reference, True, done, summary)
+
+
+def carry_out_request(
+    session: Session, config: Config, letters: Letters, now: datetime, request: Request
+) -> list[OutgoingMail]:
+    """A manager's emailed command: the checks requested, and the manager told either way."""
+    summary = f"CHECKS {request.rag.upper()} {' '.join(request.agencies)}"
+    try:
+        made = request_checks(session, config, letters, now, request)
+    except CheckError as exc:
+        return [command_result(request.requested_by, request.reference, False, [str(exc)], summary)]
+    calendar = BusinessCalendar.from_config(config)
+    lines = [
+        f"{c.rag.upper()} check to {c.agency}, due "
+        f"{calendar.local(c.due_at).strftime('%A %d %B %H:%M')}"
+        for c in made
+    ]
+    return [command_result(request.requested_by, request.reference, True, lines, summary)]

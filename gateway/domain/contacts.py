@@ -1,0 +1,169 @@
+"""Contact records: allocate the reference and store the contact inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.domain.formats import name_key
+from gateway.store.models import Contact, ContactChild, ReferenceCounter
+
+
+@dataclass(frozen=True)
+class ContactDraft:
+    """What a handler decided to record; the reference is allocated when it is stored."""
+
+    received_at: datetime
+    channel: str
+    source: str
+    referral: dict[str, Any]
+    missing: tuple[str, ...]
+    out_of_hours: bool
+    immediate_risk: bool
+    reply_address: str | None
+    # "open"; "forwarded" to the case-holding unit (the MASH plays no further part); or
+    # "routed-back" to a unit that closed the child's case within three months.
+    status: str = "open"
+    due_at: datetime | None = None
+    daily_meeting: bool = False
+
+
+def allocate_reference(session: Session, year: int) -> str:
+    """`MASH-YYYY-NNNNNN`, unique: the counter row is locked until the transaction ends."""
+    counter = session.execute(
+        select(ReferenceCounter).where(ReferenceCounter.year == year).with_for_update()
+    ).scalar_one_or_none()
+    if counter is None:
+        counter = ReferenceCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"MASH-{year}-{counter.last:06d}"
+
+
+FUZZY_NAME = 90  # rapidfuzz token_sort_ratio on normalised names, same date of birth
+RE_REFERRAL = timedelta(days=365)
+
+
+def _children(draft: ContactDraft) -> list[tuple[str | None, str, str | None]]:
+    """(valid NHS number, name key, date of birth) for each child in the draft."""
+    out = []
+    for child in draft.referral.get("children") or []:
+        nhs = child.get("nhs_number") if child.get("nhs_number_valid") else None
+        out.append(
+            (
+                nhs,
+                name_key(child.get("given_name"), child.get("family_name")),
+                child.get("date_of_birth"),
+            )
+        )
+    return out
+
+
+def history(session: Session, draft: ContactDraft) -> list[Contact]:
+    """Earlier contacts about any of the draft's children, oldest first."""
+    found: dict[int, Contact] = {}
+    for nhs, key, dob in _children(draft):
+        ids: set[int] = set()
+        if nhs:
+            ids |= set(
+                session.execute(
+                    select(ContactChild.contact_id).where(ContactChild.nhs_number == nhs)
+                ).scalars()
+            )
+        if dob and key:
+            for contact_id, other in session.execute(
+                select(ContactChild.contact_id, ContactChild.name_key).where(
+                    ContactChild.date_of_birth == dob
+                )
+            ).all():
+                if fuzz.token_sort_ratio(key, other) >= FUZZY_NAME:
+                    ids.add(contact_id)
+        for contact_id in ids - found.keys():
+            contact = session.get(Contact, contact_id)
+            if contact is not None and contact.received_at <= draft.received_at:
+                found[contact_id] = contact
+    return sorted(found.values(), key=lambda c: c.received_at)
+
+
+def store(
+    session: Session, draft: ContactDraft, now: datetime, message_id: int | None, local_year: int
+) -> Contact:
+    contact = Contact(
+        reference=allocate_reference(session, local_year),
+        received_at=draft.received_at,
+        created_at=now,
+        channel=draft.channel,
+        source=draft.source,
+        status=draft.status,
+        incomplete=bool(draft.missing),
+        missing=list(draft.missing),
+        out_of_hours=draft.out_of_hours,
+        immediate_risk=draft.immediate_risk,
+        referral=draft.referral,
+        reply_address=draft.reply_address,
+        message_id=message_id,
+        due_at=draft.due_at,
+        daily_meeting=draft.daily_meeting,
+    )
+    earlier = history(session, draft)
+    contact.linked = [c.reference for c in earlier]
+    contact.re_referral = any(draft.received_at - c.received_at <= RE_REFERRAL for c in earlier)
+    session.add(contact)
+    session.flush()
+    for nhs, key, dob in _children(draft):
+        session.add(
+            ContactChild(contact_id=contact.id, nhs_number=nhs, name_key=key, date_of_birth=dob)
+        )
+    return contact
+
+
+def summary(contact: Contact) -> dict[str, Any]:
+    referral = contact.referral or {}
+    referrer = referral.get("referrer") or {}
+    return {
+        "reference": contact.reference,
+        "received_at": contact.received_at.isoformat(),
+        "source": contact.source,
+        "channel": contact.channel,
+        "status": contact.status,
+        "incomplete": contact.incomplete,
+        "missing": list(contact.missing or []),
+        "out_of_hours": contact.out_of_hours,
+        "immediate_risk": contact.immediate_risk,
+        "due_at": contact.due_at.isoformat() if contact.due_at else None,
+        "daily_meeting": contact.daily_meeting,
+        "linked": list(contact.linked or []),
+        "re_referral": contact.re_referral,
+        "children": [
+            {
+                key: child.get(key)
+                for key in ("given_name", "family_name", "date_of_birth", "nhs_number")
+            }
+            for child in referral.get("children") or []
+        ],
+        "referrer": {
+            "name": referrer.get("name"),
+            "agency": referrer.get("agency"),
+            "email": referrer.get("email") or contact.reply_address,
+        },
+    }
+
+
+def listing(
+    session: Session, *, incomplete: bool = False, since: date | None = None
+) -> list[dict[str, Any]]:
+    query = select(Contact).order_by(Contact.id)
+    if incomplete:
+        query = query.where(Contact.incomplete.is_(True))
+    rows = [
+        c
+        for c in session.execute(query).scalars()
+        if since is None or c.received_at.date() >= since
+    ]
+    return [summary(c) for c in rows]

@@ -1,0 +1,362 @@
+"""The manager's call on a contact (protocol sections 4 and 5): screening decisions A-D and
+outcomes, their clocks, the referrer's outcome letter, and all of it on the record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.domain.cases import find_case
+from gateway.domain.checks.withdraw import open_checks, withdraw_open_checks
+from gateway.durations import format_duration
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.outbound.outbox import enqueue
+from gateway.store import ledger
+from gateway.store.db import Database
+from gateway.store.models import Contact, Decision, Message
+from gateway.timescales import BusinessCalendar, deadline
+
+log = logging.getLogger(__name__)
+
+DECISIONS = {
+    "A": "no further action",
+    "B": "progress to a Section 17 or Section 47 child and family assessment",
+    "C": "children's social care screening in the MASH",
+    "D": "early help screening",
+}
+OUTCOMES = {
+    "advice-and-guidance": "advice and guidance",
+    "community-service": "referral to a community or voluntary service",
+    "early-help": "early help assessment",
+    "statutory-assessment": "statutory assessment (Section 17 or Section 47)",
+    "no-further-action": "no further action",
+    "forwarded-to-unit": "forwarded to the case-holding unit",
+}
+# Decisions that settle the outcome there and then.
+SETTLES = {"A": "no-further-action", "B": "statutory-assessment"}
+SCREENING = {"C": "csc-screening", "D": "early-help-screening"}
+CLOSED = ("closed", "forwarded")
+# Outcomes that hand the child on to social work: partners' answers still matter to the
+# assessment, so open checks stay open and chased. Any other outcome withdraws them.
+KEEPS_CHECKS_OPEN = ("statutory-assessment", "forwarded-to-unit")
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be recorded, with the reason a manager can act on."""
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    reference: str
+    reason: str
+    decided_by: str
+    decision: str | None = None  # A, B, C or D
+    outcome: str | None = None  # one of OUTCOMES
+    section: str | None = None  # "17" or "47", with B or a statutory assessment
+    letter: bool = True
+    letter_withheld_reason: str | None = None
+
+
+def _validate(request: DecisionRequest) -> None:
+    if (request.decision is None) == (request.outcome is None):
+        raise DecisionError("give either a decision (A, B, C or D) or an outcome, not both")
+    if request.decision is not None and request.decision not in DECISIONS:
+        raise DecisionError(f"decision must be A, B, C or D, not {request.decision!r}")
+    if request.outcome is not None and request.outcome not in OUTCOMES:
+        raise DecisionError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if not request.reason.strip():
+        raise DecisionError("a decision needs its reason (--reason)")
+    if request.section not in (None, "17", "47"):
+        raise DecisionError("section must be 17 or 47")
+    statutory = request.decision == "B" or request.outcome == "statutory-assessment"
+    if request.section and not statutory:
+        raise DecisionError(
+            "a section (17 or 47) goes only with decision B or a statutory assessment"
+        )
+    if not request.letter and not (request.letter_withheld_reason or "").strip():
+        raise DecisionError("withholding the letter needs its reason")
+
+
+def record(
+    session: Session, config: Config, letters: Letters, now: datetime, request: DecisionRequest
+) -> list[str]:
+    """Record the decision inside the caller's transaction; what was done, line by line."""
+    _validate(request)
+    contact = session.execute(
+        select(Contact).where(Contact.reference == request.reference).with_for_update()
+    ).scalar_one_or_none()
+    if contact is None:
+        raise DecisionError(f"no contact {request.reference}")
+    if contact.status in CLOSED:
+        raise DecisionError(f"{contact.reference} is already {contact.status}: nothing to decide")
+    done: list[str] = []
+    calendar = BusinessCalendar.from_config(config)
+    if request.decision is not None:
+        code = request.decision
+        _store(session, contact, "decision", code, request, now, letter=None)
+        done.append(f"decision {code}: {DECISIONS[code]}")
+        if code in SCREENING:
+            clocks = config.clocks
+            within, counting = (
+                (clocks.csc_screening, clocks.csc_screening_counting)
+                if code == "C"
+                else (clocks.early_help_screening, clocks.early_help_screening_counting)
+            )
+            contact.status = SCREENING[code]
+            contact.decision_due_at = deadline(now, within, counting, calendar)
+            contact.decision_alerted_at = None
+            what = "a decision on a statutory response" if code == "C" else "an outcome"
+            done.append(
+                f"{what} is due by "
+                f"{calendar.local(contact.decision_due_at).strftime('%A %d %B %H:%M')}"
+            )
+        if code == "B":
+            done.extend(_statutory(session, config, letters, now, contact, request))
+        if code not in SETTLES:
+            return done
+    outcome = request.outcome or SETTLES[request.decision or ""]
+    contact.status = "forwarded" if outcome == "forwarded-to-unit" else "closed"
+    contact.decision_due_at = None
+    done.extend(_outcome(session, config, letters, now, contact, outcome, request))
+    if outcome in KEEPS_CHECKS_OPEN:
+        still = open_checks(session, contact)
+        if still:
+            done.append(
+                f"{len(still)} check(s) still open and chased ({', '.join(still)}): "
+                "their answers are for the assessment"
+            )
+    else:
+        done.extend(
+            withdraw_open_checks(
+                session, config, letters, now, contact, by=request.decided_by, outcome=outcome
+            )
+        )
+    return done
+
+
+def _store(
+    session: Session,
+    contact: Contact,
+    kind: str,
+    code: str,
+    request: DecisionRequest,
+    now: datetime,
+    *,
+    letter: str | None,
+) -> Decision:
+    row = Decision(
+        contact_id=contact.id,
+        kind=kind,
+        code=code,
+        section=request.section,
+        reason=request.reason.strip(),
+        decided_by=request.decided_by,
+        decided_at=now,
+        letter=letter,
+        letter_withheld_reason=request.letter_withheld_reason if letter == "withheld" else None,
+    )
+    session.add(row)
+    ledger.append(
+        session,
+        now,
+        ledger.Event(
+            action=f"{kind}-recorded",
+            actor=request.decided_by,
+            subject_ref=contact.reference,
+            purpose=request.reason.strip()[:500],
+            detail={
+                kind: code,
+                "meaning": (DECISIONS if kind == "decision" else OUTCOMES)[code],
+                "section": request.section,
+            },
+        ),
+    )
+    return row
+
+
+def _statutory(
+    session: Session,
+    config: Config,
+    letters: Letters,
+    now: datetime,
+    contact: Contact,
+    request: DecisionRequest,
+) -> list[str]:
+    """B: back to a unit that closed the child within 3 months; Section 47 to the social work
+    unit at once."""
+    done = []
+    raw = _original(session, contact)
+    today = now.astimezone(BusinessCalendar.from_config(config).zone).date()
+    for child in (contact.referral or {}).get("children") or []:
+        case = find_case(
+            session,
+            child.get("nhs_number") if child.get("nhs_number_valid") else None,
+            child.get("given_name"),
+            child.get("family_name"),
+            child.get("date_of_birth"),
+            today,
+        )
+        if case is not None:
+            enqueue(
+                session,
+                config,
+                letters,
+                OutgoingMail(
+                    template="forward_to_unit",
+                    values={
+                        "reference": contact.reference,
+                        "unit": case.unit,
+                        "open": case.status == "open",
+                        "closed_on": case.closed_on,
+                        "matched_by": case.matched_by,
+                    },
+                    recipients=(case.unit_email,),
+                    purpose="decision B: re-referred to the unit that knew the child "
+                    "in the last 3 months",
+                    subject_ref=contact.reference,
+                    attached_messages=(raw,) if raw else (),
+                ),
+                now,
+                source_message_id=contact.message_id,
+            )
+            done.append(f"re-referred to {case.unit} ({case.unit_email})")
+            break
+    if request.section == "47":
+        address = config.clocks.section47_address
+        if address is None:
+            done.append("Section 47: no [clocks] section47_address is configured; send it by hand")
+        else:
+            enqueue(
+                session,
+                config,
+                letters,
+                OutgoingMail(
+                    template="section47_referral",
+                    values={"reference": contact.reference, "reason": request.reason.strip()},
+                    recipients=(address,),
+                    purpose="Section 47: the contact sent to the social work unit at once",
+                    subject_ref=contact.reference,
+                    attached_messages=(raw,) if raw else (),
+                ),
+                now,
+                source_message_id=contact.message_id,
+            )
+            done.append(f"Section 47: the contact was sent to {address}")
+    return done
+
+
+def _original(session: Session, contact: Contact) -> bytes | None:
+    if contact.message_id is None:
+        return None
+    message = session.get(Message, contact.message_id)
+    return message.raw if message is not None else None
+
+
+def _outcome(
+    session: Session,
+    config: Config,
+    letters: Letters,
+    now: datetime,
+    contact: Contact,
+    outcome: str,
+    request: DecisionRequest,
+) -> list[str]:
+    done = [f"outcome: {OUTCOMES[outcome]}"]
+    if not request.letter:
+        _store(session, contact, "outcome", outcome, request, now, letter="withheld")
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="letter-withheld",
+                actor=request.decided_by,
+                subject_ref=contact.reference,
+                recipient=contact.reply_address,
+                purpose=(request.letter_withheld_reason or "").strip()[:500],
+            ),
+        )
+        done.append(f"letter withheld: {request.letter_withheld_reason}")
+        return done
+    if contact.reply_address is None:
+        _store(session, contact, "outcome", outcome, request, now, letter=None)
+        done.append("no letter: the referrer left no address")
+        return done
+    _store(session, contact, "outcome", outcome, request, now, letter="sent")
+    public = contact.source == "individual"
+    children = (contact.referral or {}).get("children") or []
+    enqueue(
+        session,
+        config,
+        letters,
+        OutgoingMail(
+            template=f"outcome_{outcome.replace('-', '_')}",
+            values={
+                "reference": contact.reference,
+                "public": public,
+                # A member of the public's letter names no one: no third-party information.
+                "children": []
+                if public
+                else [c.get("given_name") for c in children if c.get("given_name")],
+                "section": request.section,
+            },
+            recipients=(contact.reply_address,),
+            purpose=f"outcome letter: {OUTCOMES[outcome]}",
+            subject_ref=contact.reference,
+        ),
+        now,
+    )
+    done.append(f"outcome letter sent to {contact.reply_address}")
+    return done
+
+
+def alert_overdue_decisions(db: Database, config: Config, clock: Clock, letters: Letters) -> int:
+    """An overdue decision after C alerts the managers at once, once (early help: digest)."""
+    now = clock.now()
+    alerted = 0
+    with db.transaction() as session:
+        query = select(Contact).where(
+            Contact.status == "csc-screening",
+            Contact.decision_due_at.is_not(None),
+            Contact.decision_due_at <= now,
+            Contact.decision_alerted_at.is_(None),
+        )
+        if db.skip_locked():
+            query = query.with_for_update(skip_locked=True)
+        for contact in session.execute(query).scalars():
+            assert contact.decision_due_at is not None
+            contact.decision_alerted_at = now
+            late = format_duration(now - contact.decision_due_at)
+            mail = manager_alert(
+                config,
+                now,
+                title=f"screening decision overdue on {contact.reference}",
+                lines=[
+                    "After decision C, a decision on whether a statutory response is needed "
+                    f"was due {late} ago."
+                ],
+                action=f"Decide now: `mash-gateway decide {contact.reference} --outcome ... "
+                '--reason "..."`.',
+                reference=contact.reference,
+                purpose="overdue-decision-alert",
+            )
+            if mail is not None:
+                enqueue(session, config, letters, mail, now)
+            ledger.append(
+                session,
+                now,
+                ledger.Event(
+                    action="decision-overdue",
+                    subject_ref=contact.reference,
+                    detail={"late_by": late},
+                ),
+            )
+            alerted += 1
+    return alerted

@@ -1,0 +1,1 @@
+"""The pipeline's handlers, one module per kind of mail."""

@@ -1,0 +1,200 @@
+"""Handlers for mail about MASH checks: replies, out-of-office answers, bounces of requests."""
+
+from __future__ import annotations
+
+from gateway.crypto.signatures import judge
+from gateway.domain.checks.replies import attachments, increased_risk, sender_allowed
+from gateway.inbound.pipeline import (
+    CheckReplyDraft,
+    CheckUpdate,
+    Decision,
+    StepContext,
+    Work,
+    matched_checks,
+    quarantine,
+)
+from gateway.inbound.quotes import new_text
+from gateway.inbound.referral.parse import body_texts, html_text
+from gateway.mail.addresses import single_address
+from gateway.mail.decode import header
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import OutgoingMail
+from gateway.store.ledger import Event
+
+
+def _triage(
+    work: Work,
+    ctx: StepContext,
+    reason: str,
+    detail: str,
+    ref: str | None,
+    held: tuple[int, ...] = (),
+) -> Decision:
+    """Never attached automatically: held for a manager, who is told why."""
+    decision = quarantine(work, f"triage:{reason}", detail)
+    alert = manager_alert(
+        ctx.config,
+        ctx.now,
+        title="a check reply needs a person",
+        lines=[detail],
+        action="Read it with `mash-gateway quarantine show ID` and release or attach it by hand.",
+        reference=ref,
+    )
+    return Decision(
+        state=decision.state,
+        kind="check_reply",
+        quarantine_reason=decision.quarantine_reason,
+        quarantine_detail=detail,
+        mails=(alert,) if alert else (),
+        check_updates=tuple(CheckUpdate(check_id, held=True) for check_id in held),
+    )
+
+
+def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
+    assert work.decoded is not None
+    message = work.decoded.message
+    checks, matched_by = work.checks, work.matched_by
+    if len({c.id for c in checks}) != 1:
+        refs = ", ".join(sorted({c.reference for c in checks}))
+        return _triage(work, ctx, "ambiguous", f"names {len(checks)} checks ({refs})", None)
+    (check,) = checks[:1]
+    sender = single_address(header(message, "From"))
+    agency = next((a for a in ctx.config.agency if a.id == check.agency), None)
+    if agency is None or not sender_allowed(agency, sender):
+        detail = (
+            f"a reply to the {check.rag.upper()} check to {check.agency} came from "
+            f"{sender or 'an unreadable address'}, not one of that agency's reply_from addresses"
+        )
+        return _triage(work, ctx, "sender", detail, check.reference, held=(check.id,))
+    assert sender is not None
+    verdict = judge(
+        work.crypto,
+        message,
+        ctx.config,
+        expected=agency.key,
+        not_before=check.requested_at,
+        seen=ctx.lookup.signature_seen,
+    )
+    # With a pinned key, only a verified reply counts; without one, the address does, unless
+    # our boundary server saw DMARC fail for it.
+    if (agency.key and not verdict.verified) or verdict.status == "dmarc-fail":
+        detail = (
+            f"a reply to the {check.rag.upper()} check to {check.agency} is not verified "
+            f"({verdict.status}): {'; '.join(verdict.reasons)}"
+        )
+        return _triage(work, ctx, "unverified", detail, check.reference, held=(check.id,))
+    plain, html = body_texts(message)
+    text = new_text(plain if plain.strip() else html_text(html))
+    received = work.received_at or ctx.now
+    late = received > check.due_at
+    risk = increased_risk(header(message, "Subject") or "", text, ctx.config)
+    mails: list[OutgoingMail] = []
+    if risk:
+        alert = manager_alert(
+            ctx.config,
+            ctx.now,
+            title=f"increased risk reported on {check.reference}",
+            lines=[f"{agency.name} answered the {check.rag.upper()} check: {risk}."],
+            action=f"Read the reply now: `mash-gateway contacts show {check.reference}`.",
+            reference=check.reference,
+            purpose="increased-risk-alert",
+        )
+        if alert:
+            mails.append(alert)
+    return Decision(
+        state="processed",
+        kind="check_reply",
+        mails=tuple(mails),
+        check_reply=CheckReplyDraft(
+            check_id=check.id,
+            sender=sender,
+            matched_by=matched_by,
+            text=text,
+            late=late,
+            increased_risk=risk,
+            attachments=tuple(attachments(message)),
+            verified=verdict.verified,
+        ),
+        seen_signature=verdict.payload_sha256 if verdict.verified else None,
+        events=(
+            Event(
+                action="check-reply",
+                actor=sender,
+                subject_ref=check.reference,
+                detail={
+                    "check": check.id,
+                    "agency": check.agency,
+                    "matched_by": matched_by,
+                    "late": late,
+                    "verified": verdict.verified,
+                    "signature": verdict.status,
+                    "encrypted": verdict.encrypted,
+                    "increased_risk": risk,
+                },
+            ),
+        ),
+    )
+
+
+def out_of_office(work: Work, ctx: StepContext, base: Decision) -> Decision:
+    """An auto-reply to a check request: recorded on the check, never an answer; for RED the
+    managers see its text at once."""
+    assert work.decoded is not None
+    checks, _ = matched_checks(work.decoded.message, ctx)
+    if len({c.id for c in checks}) != 1:
+        return base
+    check = checks[0]
+    plain, html = body_texts(work.decoded.message)
+    mails = list(base.mails)
+    if check.rag == "red":
+        alert = manager_alert(
+            ctx.config,
+            ctx.now,
+            title=f"RED check to {check.agency} got an automatic reply",
+            lines=[
+                "The request has not been answered. The automatic reply said:",
+                *(new_text(plain or html_text(html))[:1000].splitlines() or ["(empty)"]),
+            ],
+            action="Reach the agency another way (phone the duty desk) within the RED window.",
+            reference=check.reference,
+        )
+        if alert:
+            mails.append(alert)
+    return Decision(
+        state=base.state,
+        kind=base.kind,
+        auto_reply=True,
+        mails=tuple(mails),
+        events=(
+            *base.events,
+            Event(
+                action="check-out-of-office",
+                subject_ref=check.reference,
+                detail={"check": check.id, "agency": check.agency},
+            ),
+        ),
+        check_updates=(CheckUpdate(check.id, out_of_office=True),),
+    )
+
+
+def undeliverable(ctx: StepContext, request_message_id: str, base: Decision) -> Decision:
+    """A permanent bounce of a check request: the check cannot be answered as sent."""
+    check = ctx.lookup.check_by_request(request_message_id)
+    if check is None:
+        return base
+    return Decision(
+        state=base.state,
+        kind=base.kind,
+        auto_reply=True,
+        mails=base.mails,
+        bounced_rows=base.bounced_rows,
+        events=(
+            *base.events,
+            Event(
+                action="check-undeliverable",
+                subject_ref=check.reference,
+                detail={"check": check.id, "agency": check.agency},
+            ),
+        ),
+        check_updates=(CheckUpdate(check.id, undeliverable=True),),
+    )

@@ -1,0 +1,176 @@
+"""The MASH mailbox's human mail: referrals, police notifications and information requests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime
+
+from gateway.config import Config
+from gateway.domain.contacts import ContactDraft
+from gateway.inbound.pipeline import Decision, StepContext, Work
+from gateway.inbound.referral.parse import Referral
+from gateway.mail.addresses import single_address
+from gateway.mail.decode import header
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import OutgoingMail
+
+_SOURCES = (
+    ("police", r"police|\bmet\b"),
+    ("health", r"\bnhs\b|health|hospital|homerton|\bgp\b|surgery|camhs|midwi"),
+    ("school", r"school|academy|college|nursery|education"),
+    ("LA", r"\.gov\.uk$|council|social care"),
+)
+
+
+def referral_source(referral: Referral, sender: str | None) -> str:
+    """The kind of referrer: police, health, school, LA, other professional, or individual."""
+    agency = " ".join(filter(None, (referral.referrer.agency, referral.referrer.role)))
+    haystack = f"{agency} {sender or ''}".lower()
+    for source, pattern in _SOURCES:
+        if re.search(pattern, haystack):
+            return source
+    return "other" if agency.strip() else "individual"
+
+
+def urgent_reasons(referral: Referral, config: Config) -> list[str]:
+    reasons = []
+    if referral.immediate_risk:
+        reasons.append("the referrer says the child is at immediate risk")
+    concern = (referral.concern or "").lower()
+    reasons.extend(
+        f"the concern mentions {phrase!r}"
+        for phrase in config.front_door.urgent_phrases
+        if re.search(rf"\b{re.escape(phrase.lower())}\b", concern)
+    )
+    return reasons
+
+
+def handle_referral(work: Work, ctx: StepContext) -> Decision:
+    """A contact (with a reference), its acknowledgement, and alerts or forwards as needed."""
+    assert work.decoded is not None and work.referral is not None
+    referral = work.referral
+    received_at: datetime = work.received_at or ctx.now
+    calendar = ctx.business_calendar()
+    out_of_hours = not calendar.is_open(received_at)
+    sender = single_address(header(work.decoded.message, "From"))
+    source = referral_source(referral, sender)
+    urgent = urgent_reasons(referral, ctx.config)
+    rfi = work.kind == "rfi"
+    police = work.kind == "police_notification"
+    draft = ContactDraft(
+        received_at=received_at,
+        channel="rfi" if rfi else "police notification" if police else "email",
+        source="police" if police else source,
+        # Out of hours, police notifications go to the next Daily MASH Meeting (protocol 6).
+        daily_meeting=police and out_of_hours,
+        referral=referral.as_json(),
+        # A request for information is not a referral: the form's mandatory fields do not apply.
+        missing=() if rfi else tuple(referral.missing),
+        out_of_hours=out_of_hours,
+        immediate_risk=bool(urgent),
+        reply_address=sender,
+    )
+    config = ctx.config
+    now = ctx.now
+    today = received_at.astimezone(calendar.zone).date()
+    case = next(
+        (
+            match
+            for child in referral.children
+            if (
+                match := ctx.lookup.open_case(
+                    child.nhs_number if child.nhs_number_valid else None,
+                    child.given_name,
+                    child.family_name,
+                    child.date_of_birth,
+                    today,
+                )
+            )
+        ),
+        None,
+    )
+    if case is not None:
+        draft = replace(draft, status="forwarded" if case.status == "open" else "routed-back")
+    elif rfi:
+        # Protocol 4.6: information requests about children not open to CSC, 10 working days.
+        draft = replace(draft, due_at=calendar.add_working_days(received_at, 10))
+    due_by = (
+        draft.due_at.astimezone(calendar.zone).strftime("%A %d %B %Y")
+        if draft.due_at is not None
+        else None
+    )
+    raw = work.raw
+    # A colleague's forward: they are acknowledged (they sent it), the form's referrer recorded.
+    on_behalf_of = (
+        referral.referrer.name
+        if referral.forwarded
+        and referral.referrer.name
+        and (referral.referrer.email or "").strip().lower() != (sender or "")
+        else None
+    )
+
+    def mails(reference: str) -> tuple[OutgoingMail, ...]:
+        out: list[OutgoingMail] = []
+        if sender is not None:
+            out.append(
+                OutgoingMail(
+                    template="ack_public" if source == "individual" else "ack_professional",
+                    values={
+                        "reference": reference,
+                        "out_of_hours": out_of_hours,
+                        "edt_phone": config.hours.out_of_hours_phone,
+                        "missing": list(draft.missing),
+                        "due_by": due_by,
+                        "opens": config.hours.open.strftime("%H:%M"),
+                        "closes": config.hours.close.strftime("%H:%M"),
+                        "on_behalf_of": on_behalf_of,
+                    },
+                    recipients=(sender,),
+                    purpose="information request acknowledgement"
+                    if rfi
+                    else "referral acknowledgement",
+                    subject_ref=reference,
+                )
+            )
+        if case is not None:
+            out.append(
+                OutgoingMail(
+                    template="forward_to_unit",
+                    values={
+                        "reference": reference,
+                        "unit": case.unit,
+                        "open": case.status == "open",
+                        "closed_on": case.closed_on,
+                        "matched_by": case.matched_by,
+                    },
+                    recipients=(case.unit_email,),
+                    purpose=(
+                        "open case: shared with the case-holding unit without delay"
+                        if case.status == "open"
+                        else "closed within 3 months: routed back to the unit"
+                    ),
+                    subject_ref=reference,
+                    attached_messages=(raw,),
+                )
+            )
+        if urgent:
+            alert = manager_alert(
+                config,
+                now,
+                title="urgent referral: possible immediate risk",
+                lines=[
+                    *(reason[0].upper() + reason[1:] for reason in urgent),
+                    f"Received {'out of hours' if out_of_hours else 'in hours'}.",
+                ],
+                action=f"Read contact {reference} now and decide on a response.",
+                reference=reference,
+                purpose="urgent-alert",
+            )
+            if alert is not None:
+                out.append(alert)
+        return tuple(out)
+
+    return Decision(
+        state="processed", kind=work.kind or "referral", contact=draft, contact_mails=mails
+    )

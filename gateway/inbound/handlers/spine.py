@@ -1,0 +1,132 @@
+"""Handlers for the kinds the mail spine understands: automatic mail and bounces."""
+
+from __future__ import annotations
+
+from gateway.inbound.bounces import parse_bounce
+from gateway.inbound.handlers.check_reply import handle_check_reply, out_of_office, undeliverable
+from gateway.inbound.handlers.command import handle_manager_command
+from gateway.inbound.handlers.front_door import handle_referral
+from gateway.inbound.pipeline import BouncedRow, Decision, Handler, OutboxInfo, StepContext, Work
+from gateway.mail.verp import verp_matches
+from gateway.outbound.alerts import manager_alert
+from gateway.outbound.compose import OutgoingMail
+from gateway.store.ledger import Event
+
+
+def handle_auto_reply(work: Work, ctx: StepContext) -> Decision:
+    """Recorded, never answered; an out-of-office to a check request is noted on the check."""
+    reasons = work.automatic.reasons if work.automatic else ()
+    decision = Decision(
+        state="processed",
+        kind="auto_reply",
+        auto_reply=True,
+        events=(Event(action="auto-reply-recorded", detail={"why": list(reasons)}),),
+    )
+    return out_of_office(work, ctx, decision)
+
+
+def _bounced_row(work: Work, ctx: StepContext) -> tuple[OutboxInfo | None, str]:
+    assert work.decoded is not None
+    bounce = parse_bounce(work.decoded.message, ctx.config.gateway.mash_address)
+    if bounce.verp is not None:
+        row = ctx.lookup.outbox_row(bounce.verp[0])
+        if row is not None and verp_matches(bounce.verp[1], row.header_message_id):
+            return row, "VERP address"
+    for message_id in bounce.original_message_ids:
+        row = ctx.lookup.outbox_by_message_id(message_id)
+        if row is not None:
+            return row, "returned Message-ID"
+    return None, ""
+
+
+def handle_bounce(work: Work, ctx: StepContext) -> Decision:
+    assert work.decoded is not None
+    bounce = parse_bounce(work.decoded.message, ctx.config.gateway.mash_address)
+    row, matched_by = _bounced_row(work, ctx)
+    if row is None:
+        # Backscatter or a bounce for mail we never sent: recorded, nothing else.
+        return Decision(
+            state="processed",
+            kind="bounce",
+            auto_reply=True,
+            events=(Event(action="bounce-unmatched"),),
+        )
+    statuses = (
+        "; ".join(
+            f"{r.recipient}: {r.action} {r.status} {r.diagnostic}".strip()
+            for r in bounce.recipients
+        )
+        or "no delivery-status part"
+    )
+    if not bounce.permanent:
+        return Decision(
+            state="processed",
+            kind="bounce",
+            auto_reply=True,
+            events=(
+                Event(
+                    action="mail-delayed",
+                    subject_ref=row.subject_ref,
+                    recipient=", ".join(row.recipients),
+                    purpose=row.purpose,
+                    detail={"outbox_id": row.id, "status": statuses[:500]},
+                ),
+            ),
+        )
+    mails: tuple[OutgoingMail, ...] = ()
+    if row.purpose != "manager-alert":
+        alert = manager_alert(
+            ctx.config,
+            ctx.now,
+            title="a message we sent bounced",
+            lines=[
+                f"Purpose: {row.purpose}",
+                f"Sent to: {', '.join(row.recipients)}",
+                f"Delivery report: {statuses[:500]}",
+            ],
+            action="Check the address and reach the recipient another way.",
+            reference=row.subject_ref,
+        )
+        mails = (alert,) if alert else ()
+    decision = Decision(
+        state="processed",
+        kind="bounce",
+        auto_reply=True,
+        mails=mails,
+        bounced_rows=(BouncedRow(row.id, statuses[:1000]),),
+        events=(
+            Event(
+                action="mail-bounced",
+                subject_ref=row.subject_ref,
+                recipient=", ".join(row.recipients),
+                purpose=row.purpose,
+                detail={"outbox_id": row.id, "matched_by": matched_by, "status": statuses[:500]},
+            ),
+        ),
+    )
+    return undeliverable(ctx, row.header_message_id, decision)
+
+
+def handle_correspondence(work: Work, ctx: StepContext) -> Decision:
+    """A reply about an existing contact (missing details, a question): filed on the contact
+    for the managers' digest, never acknowledged, never a new contact."""
+    assert work.reference is not None
+    return Decision(
+        state="processed",
+        kind="correspondence",
+        events=(Event(action="correspondence", subject_ref=work.reference),),
+    )
+
+
+def default_handlers() -> dict[str, Handler]:
+    """Kinds with a handler; every other kind is quarantined for a person."""
+    return {
+        "auto_reply": handle_auto_reply,
+        "bounce": handle_bounce,
+        "referral": handle_referral,
+        "rfi": handle_referral,
+        "police_notification": handle_referral,
+        "correspondence": handle_correspondence,
+        "check_reply": handle_check_reply,
+        "manager_command": handle_manager_command,
+    }

@@ -1,0 +1,1 @@
+"""Reading referral forms: in the body, as an HTML table, or attached."""

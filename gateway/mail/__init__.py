@@ -1,0 +1,1 @@
+"""Mail formats used by both directions: addresses, MIME decoding, automatic-mail signals, VERP."""

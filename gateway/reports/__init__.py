@@ -1,0 +1,1 @@
+"""What the gateway tells people about itself: digest, agenda, status, metrics, audit."""

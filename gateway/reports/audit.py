@@ -1,0 +1,70 @@
+"""The record, read back: one contact's whole timeline, and CSV for inspection and
+subject-access requests. Everything comes from the hash-chained ledger."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.store.models import AuditEvent
+
+KINDS = {
+    "contact-created": "message in",
+    "correspondence": "message in",
+    "check-reply": "message in",
+    "command-received": "message in",
+    "mail-queued": "share",
+    "mail-sent": "message out",
+    "mail-bounced": "message out",
+    "mail-held": "message out",
+    "letter-withheld": "letter",
+    "decision-recorded": "decision",
+    "outcome-recorded": "decision",
+    "check-requested": "share",
+}
+
+
+def _row(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "kind": KINDS.get(event.action, "event"),
+        "action": event.action,
+        "actor": event.actor,
+        "reference": event.subject_ref,
+        "recipient": event.recipient,
+        "purpose": event.purpose,
+        "detail": json.loads(event.detail or "{}"),
+    }
+
+
+def timeline(session: Session, reference: str) -> list[dict[str, Any]]:
+    """Every ledger row about REFERENCE, oldest first."""
+    query = select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.id)
+    return [_row(e) for e in session.execute(query).scalars()]
+
+
+COLUMNS = ("id", "at", "kind", "action", "actor", "reference", "recipient", "purpose", "detail")
+
+
+def export_csv(session: Session, start: datetime, end: datetime) -> str:
+    """Ledger rows with start <= at < end, as CSV (detail as JSON in one column)."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.at >= start, AuditEvent.at < end)
+        .order_by(AuditEvent.id)
+    )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for event in session.execute(query).scalars():
+        row = _row(event)
+        row["detail"] = json.dumps(row["detail"], sort_keys=True)
+        writer.writerow(row)
+    return out.getvalue()

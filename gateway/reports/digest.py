@@ -1,0 +1,385 @@
+"""The managers' digest: what needs a person's attention, at set times on working days.
+
+Each configured time is a slot; the (kind, slot) row in `digest_runs` is taken in the same
+transaction that queues the mail, so two instances, or a sweep run twice, send it once. Only
+the latest slot counts: slots missed while the gateway was down collapse into one digest.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.crypto.keyring import Keyring, key_problems
+from gateway.domain.checks.request import OPEN_STATES, RAGS
+from gateway.durations import format_duration
+from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.outbound.outbox import enqueue
+from gateway.store import ledger
+from gateway.store.db import Database
+from gateway.store.models import AuditEvent, Check, Contact, DigestRun, Message
+from gateway.timescales import BusinessCalendar
+
+log = logging.getLogger(__name__)
+
+SLOT_LOOKBACK_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+def latest_slot(
+    now: datetime,
+    config: Config,
+    calendar: BusinessCalendar,
+    times: tuple[time, ...] | None = None,
+    working_days_only: bool | None = None,
+) -> datetime | None:
+    """The newest configured time at or before NOW (on a working day if so set)."""
+    times = config.digest.times if times is None else times
+    if working_days_only is None:
+        working_days_only = config.digest.working_days_only
+    local_now = calendar.local(now)
+    for days_back in range(SLOT_LOOKBACK_DAYS):
+        day = local_now.date() - timedelta(days=days_back)
+        if working_days_only and not calendar.is_working_day(day):
+            continue
+        for at in sorted(times, reverse=True):
+            slot = datetime.combine(day, at, tzinfo=calendar.zone)
+            if slot <= local_now:
+                return slot
+    return None
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    return format_duration(max(now - then, timedelta(0)))
+
+
+def gather(
+    session: Session,
+    config: Config,
+    calendar: BusinessCalendar,
+    now: datetime,
+    keyring: Keyring | None = None,
+) -> list[Section]:
+    """The digest's non-empty sections. References only: the detail is in `contacts show`."""
+    sections: list[Section] = []
+
+    sections.extend(_check_sections(session, calendar, now))
+
+    screening = session.execute(
+        select(Contact)
+        .where(
+            Contact.decision_due_at.is_not(None),
+            Contact.decision_due_at <= now + DECISIONS_AHEAD,
+        )
+        .order_by(Contact.decision_due_at)
+    ).scalars()
+    lines = []
+    for c in screening:
+        assert c.decision_due_at is not None
+        what = (
+            "statutory-response decision" if c.status == "csc-screening" else "early help outcome"
+        )
+        when = calendar.local(c.decision_due_at).strftime("%a %d %b %H:%M")
+        if c.decision_due_at <= now:
+            lines.append(f"{c.reference}: {what} OVERDUE by {_ago(now, c.decision_due_at)}")
+        else:
+            lines.append(f"{c.reference}: {what} due {when}")
+    if lines:
+        sections.append(Section("Decisions due or overdue", lines))
+
+    # Until a manager records a decision, a contact stays open (protocol 4: within 24 hours).
+    waiting = session.execute(
+        select(Contact)
+        .where(Contact.status == "open", Contact.channel != "rfi")
+        .order_by(Contact.immediate_risk.desc(), Contact.received_at)
+    ).scalars()
+    lines = [
+        f"{c.reference} ({c.source}, received {_ago(now, c.received_at)} ago)"
+        + (" URGENT" if c.immediate_risk else "")
+        for c in waiting
+    ]
+    if lines:
+        sections.append(Section("Contacts waiting for a decision", lines))
+
+    incomplete = session.execute(
+        select(Contact)
+        .where(Contact.incomplete.is_(True), Contact.status == "open")
+        .order_by(Contact.received_at)
+    ).scalars()
+    lines = [
+        f"{c.reference} (received {_ago(now, c.received_at)} ago): missing {', '.join(c.missing)}"
+        for c in incomplete
+    ]
+    if lines:
+        sections.append(Section("Incomplete referrals", lines))
+
+    horizon = calendar.add_working_days(now, config.digest.rfi_due_within_days)
+    rfis = session.execute(
+        select(Contact)
+        .where(
+            Contact.channel == "rfi",
+            Contact.status == "open",
+            Contact.due_at.is_not(None),
+            Contact.due_at <= horizon,
+        )
+        .order_by(Contact.due_at)
+    ).scalars()
+    lines = []
+    for rfi in rfis:
+        assert rfi.due_at is not None
+        due = calendar.local(rfi.due_at).strftime("%a %d %b %H:%M")
+        if rfi.due_at <= now:
+            lines.append(f"{rfi.reference}: OVERDUE by {_ago(now, rfi.due_at)} (was due {due})")
+        else:
+            lines.append(f"{rfi.reference}: reply due {due}")
+    if lines:
+        sections.append(Section("Information requests due", lines))
+
+    previous = session.execute(
+        select(DigestRun.ran_at)
+        .where(DigestRun.kind == "managers")
+        .order_by(DigestRun.ran_at.desc())
+        .limit(1)
+    ).scalar()
+    replies = select(AuditEvent.subject_ref, AuditEvent.at).where(
+        AuditEvent.action == "correspondence"
+    )
+    if previous is not None:
+        replies = replies.where(AuditEvent.at > previous)
+    lines = [
+        f"{reference}: a message arrived {_ago(now, at)} ago"
+        for reference, at in session.execute(replies.order_by(AuditEvent.id)).all()
+    ]
+    if lines:
+        sections.append(Section("New correspondence on contacts", lines))
+
+    quarantined = session.execute(
+        select(Message.id, Message.quarantine_reason, Message.received_at)
+        .where(Message.state == "quarantined")
+        .order_by(Message.id)
+    ).all()
+    lines = [
+        f"message {mid}: {reason} (received {_ago(now, received)} ago)"
+        for mid, reason, received in quarantined
+    ]
+    if lines:
+        sections.append(Section("Quarantined messages waiting for a person", lines))
+
+    if keyring is not None:
+        lines = [
+            f"{p.owner}: key {p.fingerprint} {p.problem}"
+            for p in key_problems(config, keyring, now)
+        ]
+        if lines:
+            sections.append(Section("OpenPGP keys to renew or replace", lines))
+    return sections
+
+
+DUE_SOON = timedelta(hours=2)
+DECISIONS_AHEAD = timedelta(hours=24)
+
+
+def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime) -> list[Section]:
+    awaiting = (
+        session.execute(
+            select(Check)
+            .where(Check.status.in_(OPEN_STATES), Check.due_at <= now + DUE_SOON)
+            .order_by(Check.due_at)
+        )
+        .scalars()
+        .all()
+    )
+    overdue: dict[tuple[int, str, str], list[str]] = {}
+    soon: list[str] = []
+    for check in awaiting:
+        if check.due_at <= now:
+            key = (RAGS.index(check.rag), check.rag.upper(), check.agency)
+            overdue.setdefault(key, []).append(
+                f"{check.reference} late by {_ago(now, check.due_at)}"
+            )
+        else:
+            due = calendar.local(check.due_at).strftime("%H:%M")
+            soon.append(f"{check.rag.upper()} {check.agency} {check.reference} due {due}")
+    sections = []
+    if overdue:
+        lines = [
+            f"{rag} {agency}: {'; '.join(items)}"
+            for (_order, rag, agency), items in sorted(overdue.items())
+        ]
+        sections.append(Section("Overdue checks", lines))
+    if soon:
+        sections.append(Section("Checks due in the next 2 hours", soon))
+    return sections
+
+
+def _send_sections(
+    session: Session,
+    config: Config,
+    letters: Letters,
+    now: datetime,
+    *,
+    kind: str,
+    slot: datetime,
+    sections: list[Section],
+    items: int,
+    template: str,
+    recipients: tuple[str, ...],
+    purpose: str,
+    action: str,
+) -> int:
+    """Take the slot and, unless there is nothing to say, queue the mail and record it."""
+    session.add(
+        DigestRun(kind=kind, slot_at=slot, ran_at=now, items=items, owner=config.gateway.instance)
+    )
+    session.flush()  # a concurrent instance's row makes this raise, before any mail
+    if items == 0:
+        return 0
+    mail = OutgoingMail(
+        template=template,
+        values={
+            "slot": slot.strftime("%A %d %B %Y %H:%M"),
+            "sections": [{"title": s.title, "lines": s.lines} for s in sections],
+            "items": items,
+        },
+        recipients=recipients,
+        purpose=purpose,
+    )
+    enqueue(session, config, letters, mail, now)
+    ledger.append(
+        session,
+        now,
+        ledger.Event(
+            action=action,
+            detail={
+                "slot": slot.isoformat(),
+                "items": items,
+                "sections": {s.title: len(s.lines) for s in sections},
+            },
+        ),
+    )
+    log.info("%s for %s queued: %d item(s)", purpose, slot.isoformat(), items)
+    return items
+
+
+def send_digest(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
+    """Queue the current slot's digest if no instance has yet. The item count, or None."""
+    if not config.manager:
+        return None
+    now = clock.now()
+    calendar = BusinessCalendar.from_config(config)
+    slot = latest_slot(now, config, calendar)
+    if slot is None:
+        return None
+    try:
+        with db.transaction() as session:
+            taken = session.execute(
+                select(DigestRun.id).where(DigestRun.kind == "managers", DigestRun.slot_at == slot)
+            ).first()
+            if taken is not None:
+                return None
+            sections = gather(session, config, calendar, now, letters.keyring)
+            return _send_sections(
+                session,
+                config,
+                letters,
+                now,
+                kind="managers",
+                slot=slot,
+                sections=sections,
+                items=sum(len(s.lines) for s in sections),
+                template="digest",
+                recipients=config.manager_addresses,
+                purpose="managers' digest",
+                action="digest",
+            )
+    except IntegrityError:
+        return None  # another instance took this slot first
+
+
+def _agenda_line(c: Contact, calendar: BusinessCalendar) -> str:
+    received = calendar.local(c.received_at).strftime("%a %H:%M")
+    flags = [
+        flag
+        for flag, on in (
+            ("out of hours", c.out_of_hours),
+            ("incomplete", c.incomplete),
+            ("re-referral", c.re_referral),
+            (c.status, c.status != "open"),
+        )
+        if on
+    ]
+    return f"{c.reference} ({c.channel}, received {received})" + (
+        f" [{', '.join(flags)}]" if flags else ""
+    )
+
+
+def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
+    """The Daily MASH Meeting agenda (protocol 6): police notifications and contacts received
+    since the last agenda, critical ones first. Once per working day, across instances."""
+    recipients = config.meeting.recipients or config.manager_addresses
+    if not config.meeting.enabled or not recipients:
+        return None
+    now = clock.now()
+    calendar = BusinessCalendar.from_config(config)
+    slot = latest_slot(now, config, calendar, (config.meeting.at,), True)
+    if slot is None:
+        return None
+    try:
+        with db.transaction() as session:
+            previous = session.execute(
+                select(DigestRun.slot_at)
+                .where(DigestRun.kind == "meeting")
+                .order_by(DigestRun.slot_at.desc())
+                .limit(1)
+            ).scalar()
+            if previous is not None and previous >= slot:
+                return None
+            # The first agenda covers the time since the previous working day's meeting.
+            since = previous or latest_slot(
+                slot - timedelta(seconds=1), config, calendar, (config.meeting.at,), True
+            )
+            query = select(Contact).where(Contact.received_at <= slot)
+            if since is not None:
+                query = query.where(Contact.received_at > since)
+            contacts = session.execute(query.order_by(Contact.received_at)).scalars().all()
+            critical = [c for c in contacts if c.immediate_risk]
+            police = [c for c in contacts if not c.immediate_risk and c.source == "police"]
+            others = [c for c in contacts if not c.immediate_risk and c.source != "police"]
+
+            sections = [
+                Section(title, [_agenda_line(c, calendar) for c in group])
+                for title, group in (
+                    ("Critical: possible immediate risk", critical),
+                    ("Police notifications", police),
+                    ("Other contacts", others),
+                )
+                if group
+            ]
+            return _send_sections(
+                session,
+                config,
+                letters,
+                now,
+                kind="meeting",
+                slot=slot,
+                sections=sections,
+                items=len(contacts),
+                template="meeting_agenda",
+                recipients=tuple(recipients),
+                purpose="daily MASH meeting agenda",
+                action="meeting-agenda",
+            )
+    except IntegrityError:
+        return None
