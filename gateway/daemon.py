@@ -18,7 +18,8 @@ from gateway.crypto.keyring import keyring_from_config
 from gateway.domain.checks.chase import chase_due
 from gateway.domain.decisions import alert_overdue_decisions
 from gateway.inbound.handlers.spine import default_handlers
-from gateway.inbound.imap import Connector, MailboxWatcher, connect_imap
+from gateway.inbound.imap import Connector, MailboxWatcher
+from gateway.inbound.imap_connection import connect_imap
 from gateway.inbound.pipeline import Handler
 from gateway.inbound.processing import Processor
 from gateway.inbound.smtp import start_listener
@@ -26,7 +27,8 @@ from gateway.outbound.compose import DEFAULT_TEMPLATES, Letters
 from gateway.outbound.outbox import release_held, release_own_leases
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.smtp import SmtpConnector, SmtpTransport, connect_smtp
-from gateway.reports.digest import send_digest, send_meeting_agenda
+from gateway.reports.digest import send_digest
+from gateway.reports.meeting import send_meeting_agenda
 from gateway.reports.metrics import serve as serve_metrics
 from gateway.store.db import Database
 from gateway.sweeps import alert_failing_mailboxes

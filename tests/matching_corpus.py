@@ -14,6 +14,7 @@ from helpers import config
 
 from gateway.domain.cases import CaseMatch
 from gateway.domain.checks.replies import CheckInfo
+from gateway.domain.effects import CheckReplyDraft, CheckUpdate
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.pipeline import PROCESS_STEPS, OutboxInfo, StepContext, Work, run
 
@@ -236,10 +237,11 @@ def outcome(case: Case) -> str:
     ctx = StepContext(CONFIG, NOW, Lookup(), default_handlers())  # type: ignore[arg-type]
     decision = run(PROCESS_STEPS, Work(raw=case.raw, received_at=NOW), ctx).decision
     assert decision is not None
-    if decision.check_reply is not None:
-        return f"check {decision.check_reply.check_id} by {decision.check_reply.matched_by}"
+    replies = decision.of(CheckReplyDraft)
+    if replies:
+        return f"check {replies[0].check_id} by {replies[0].matched_by}"
     if decision.quarantine_reason and decision.quarantine_reason.startswith("triage:"):
         return decision.quarantine_reason
-    if any(u.out_of_office for u in decision.check_updates):
+    if any(u.out_of_office for u in decision.of(CheckUpdate)):
         return f"kind {decision.kind}, out-of-office"
     return f"kind {decision.kind}"

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from gateway.clock import FrozenClock
 from gateway.domain.contacts import ContactDraft, store
 from gateway.outbound.compose import Letters
-from gateway.reports.digest import latest_slot, send_digest, send_meeting_agenda
+from gateway.reports.digest import latest_slot, send_digest
+from gateway.reports.meeting import send_meeting_agenda
 from gateway.store.db import Database
 from gateway.store.models import DigestRun, Message, OutboxRow
 from gateway.timescales import BusinessCalendar

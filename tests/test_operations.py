@@ -126,7 +126,7 @@ def test_logs_carry_no_message_content(
         ]
         assert not leaks, leaks
     # The JSON log format is one object per line.
-    from gateway.cli import _JsonFormatter
+    from gateway.cli.common import JsonFormatter
 
-    line = _JsonFormatter().format(caplog.records[0])
+    line = JsonFormatter().format(caplog.records[0])
     assert set(json.loads(line)) >= {"time", "level", "logger", "message"}

@@ -23,7 +23,7 @@ def quarantine_list(
     state: State, as_json: bool
 ) -> None:
     """List quarantined messages."""
-    from gateway.reports.status import quarantine_list as listing
+    from gateway.inbound.quarantine import quarantine_list as listing
 
     rows = listing(state.database(state.config()))
 
@@ -52,8 +52,8 @@ def quarantine_show(
     raw: bool,
 ) -> None:
     """Show one message and why it is held."""
-    from gateway.reports.status import quarantine_show as show
-    from gateway.reports.status import raw_message
+    from gateway.inbound.quarantine import quarantine_show as show
+    from gateway.inbound.quarantine import raw_message
 
     db = state.database(state.config())
     if raw:
@@ -87,8 +87,8 @@ def quarantine_release(
     state: State, message_id: int, actor: str
 ) -> None:
     """Send a quarantined message through the pipeline again."""
-    from gateway.reports.status import NotQuarantined
-    from gateway.reports.status import quarantine_release as release
+    from gateway.inbound.quarantine import NotQuarantined
+    from gateway.inbound.quarantine import quarantine_release as release
 
     db = state.database(state.config())
     try:

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import select as io_select
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from imapclient import IMAPClient
 from sqlalchemy import select, update
 
 from gateway.clock import Clock
 from gateway.config import Config, MailboxSection
+from gateway.inbound.imap_connection import (
+    announced,
+    at_eof,
+    close_quietly,
+    connect_imap,
+    is_news,
+    untagged,
+)
 from gateway.inbound.ingest import Arrival, Source, ingest_batch
-from gateway.inbound.oauth import TokenProvider
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
-from gateway.outbound.smtp import tls_context
 from gateway.retry import backoff
 from gateway.store import ledger
 from gateway.store.db import Database
@@ -38,47 +39,6 @@ IDLE_CHECK = 1.0
 IDLE_RECHECK = 0.5
 RECHECK_WINDOW = 10.0
 RECONNECT_BASE = timedelta(seconds=1)
-
-
-def connect_imap(box: MailboxSection, config: Config, clock: Clock) -> IMAPClient:
-    """The only place an IMAP socket is made: tests pass another factory."""
-    context = tls_context(box.ca_file) if box.tls != "none" else None
-    client = IMAPClient(
-        box.host,
-        port=box.effective_port,
-        ssl=box.tls == "implicit",
-        ssl_context=context,
-        timeout=box.socket_timeout.total_seconds(),
-    )
-    try:
-        if box.tls == "starttls":
-            client.starttls(context)
-        _keepalive(client.socket())
-        if box.oauth2 is not None:
-            cache = Path(config.gateway.state_dir) / f"oauth2-{box.name}.json"
-            client.oauth2_login(box.username, TokenProvider(box.oauth2, cache, clock).token())
-        else:
-            client.login(box.username, box.password.resolve(f"mailbox {box.name}"))
-    except BaseException:
-        _close(client)
-        raise
-    client.normalise_times = False
-    return client
-
-
-def _keepalive(sock: socket.socket) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 15), ("TCP_KEEPCNT", 4)):
-        if hasattr(socket, name):
-            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
-
-
-def _close(client: IMAPClient) -> None:
-    try:
-        client.logout()
-    except Exception:  # noqa: BLE001 - closing a broken connection; nothing to report
-        with contextlib.suppress(Exception):
-            client.shutdown()
 
 
 Connector = Callable[[MailboxSection, Config, Clock], IMAPClient]
@@ -130,10 +90,10 @@ class MailboxWatcher:
             except Exception as exc:  # noqa: BLE001
                 failures += 1
                 self._record_failure(exc)
-                _close(client)
+                close_quietly(client)
                 self.stop.wait(self._delay(failures))
                 continue
-            _close(client)
+            close_quietly(client)
 
     def _delay(self, failures: int) -> float:
         return backoff(failures, RECONNECT_BASE, self.box.reconnect_cap).total_seconds()
@@ -148,10 +108,10 @@ class MailboxWatcher:
         # Mail that arrived during the last sync was announced in replies to our own commands
         # (collected since sync cleared them), in NOOP's reply, or as IDLE starts: look at all
         # three, so that no arrival waits for the next one to be noticed.
-        if _announced(client):
+        if announced(client):
             return
         _text, pending = client.noop()
-        if any(_is_news(r) for r in pending):
+        if any(is_news(r) for r in pending):
             return
         client.idle()
         started = time.monotonic()
@@ -162,13 +122,13 @@ class MailboxWatcher:
             # otherwise wait for the next arrival or the next renewal.
             renew = min(renew, IDLE_RECHECK)
         try:
-            if _announced(client):
+            if announced(client):
                 return
             while not self.stop.is_set() and not self.moves_due.is_set():
                 responses = client.idle_check(timeout=IDLE_CHECK)
-                if any(_is_news(r) for r in responses):
+                if any(is_news(r) for r in responses):
                     return
-                if not responses and _at_eof(client.socket()):
+                if not responses and at_eof(client.socket()):
                     # imapclient swallows EOF inside IDLE; a dead server looks like silence.
                     raise ConnectionError("server closed the connection during IDLE")
                 if time.monotonic() - started >= renew:
@@ -199,7 +159,7 @@ class MailboxWatcher:
             self._record_failure(exc)
             raise
         finally:
-            _close(client)
+            close_quietly(client)
 
     def _prepare(self, client: IMAPClient) -> None:
         existing = {name for _flags, _delim, name in client.list_folders()}
@@ -212,7 +172,7 @@ class MailboxWatcher:
     def sync(self, client: IMAPClient) -> int:
         """Catch-up: ingest whatever is new, then move what is finished. Returns new count."""
         self.moves_due.clear()
-        _untagged(client).clear()  # the search below covers anything announced before it
+        untagged(client).clear()  # the search below covers anything announced before it
         uids = sorted(client.search(["NOT", "DELETED"]))
         new = self._unknown(uids)
         ingested = 0
@@ -400,53 +360,6 @@ class MailboxWatcher:
                     state.failing_since = now
         except Exception:
             log.exception("mailbox %s: could not record the failure", self.box.name)
-
-
-def _untagged(client: IMAPClient) -> dict[str, list[bytes]]:
-    # imapclient has no public view of responses that arrive outside a command's own reply.
-    return client._imap.untagged_responses  # type: ignore[no-any-return]
-
-
-def _announced(client: IMAPClient) -> bool:
-    return any(key in _untagged(client) for key in ("EXISTS", "RECENT"))
-
-
-def _is_news(response: tuple[object, ...]) -> bool:
-    return (len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT", b"BYE")) or (
-        len(response) >= 1 and response[0] == b"BYE"
-    )
-
-
-def _at_eof(sock: socket.socket) -> bool:
-    """Readable with nothing buffered right after an empty IDLE check means end of stream."""
-    poller = io_select.poll()
-    poller.register(sock.fileno(), io_select.POLLIN | io_select.POLLHUP | io_select.POLLERR)
-    events = poller.poll(0)
-    if not events:
-        return False
-    if any(mask & (io_select.POLLHUP | io_select.POLLERR) for _fd, mask in events):
-        return True
-    if isinstance(sock, ssl.SSLSocket):
-        return sock.pending() == 0 and _peek_eof(sock)
-    return _peek_eof(sock)
-
-
-def _peek_eof(sock: socket.socket) -> bool:
-    try:
-        if isinstance(sock, ssl.SSLSocket):
-            # A TLS socket cannot peek; a readable socket whose read gives nothing is closed.
-            sock.setblocking(False)
-            try:
-                return sock.recv(1) == b""
-            except (ssl.SSLWantReadError, BlockingIOError):
-                return False
-            finally:
-                sock.setblocking(True)
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def _aware(value: object, fallback: datetime) -> datetime:

@@ -6,16 +6,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.message import Message
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring
 from gateway.crypto.pgp_mime import Unwrapped, unwrap
 from gateway.domain.cases import CaseMatch
-from gateway.domain.checks.replies import Attachment, CheckInfo, find_tokens
-from gateway.domain.checks.request import Request
-from gateway.domain.contacts import ContactDraft
-from gateway.domain.decisions import DecisionRequest
+from gateway.domain.checks.replies import CheckInfo, find_tokens
+from gateway.domain.effects import CreateContact, Effect, RecordDecision, RequestChecks, SendMail
 from gateway.inbound.commands import looks_like_command
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.parse import (
@@ -38,9 +36,9 @@ from gateway.mail.decode import (
     header,
     referenced_ids,
 )
-from gateway.outbound.compose import OutgoingMail
-from gateway.store.ledger import Event
 from gateway.timescales import BusinessCalendar
+
+E = TypeVar("E")
 
 KINDS = (
     "referral",
@@ -117,54 +115,30 @@ class Work:
 
 
 @dataclass(frozen=True)
-class BouncedRow:
-    row_id: int
-    detail: str
-
-
-@dataclass(frozen=True)
-class CheckReplyDraft:
-    check_id: int
-    sender: str
-    matched_by: str
-    text: str
-    late: bool
-    increased_risk: str | None
-    attachments: tuple[Attachment, ...] = ()
-    verified: bool = False
-
-
-@dataclass(frozen=True)
-class CheckUpdate:
-    """What an automatic answer tells about a check: an out-of-office, or undeliverable."""
-
-    check_id: int
-    undeliverable: bool = False
-    out_of_office: bool = False
-    held: bool = False
-
-
-@dataclass(frozen=True)
 class Decision:
+    """The verdict on one message (its state and kind) and the effects to carry out."""
+
     state: Literal["processed", "quarantined"]
     kind: str
     auto_reply: bool = False
     quarantine_reason: str | None = None
     quarantine_detail: str | None = None
-    mails: tuple[OutgoingMail, ...] = ()
-    events: tuple[Event, ...] = ()
-    bounced_rows: tuple[BouncedRow, ...] = ()
-    contact: ContactDraft | None = None
-    # Mail that names the contact's reference, built once the reference is allocated.
-    contact_mails: Callable[[str], tuple[OutgoingMail, ...]] | None = None
-    check_reply: CheckReplyDraft | None = None
-    check_updates: tuple[CheckUpdate, ...] = ()
-    # A manager's command to request checks, carried out when the decision is applied.
-    check_request: Request | None = None
-    # A manager's emailed decision or outcome, recorded when the decision is applied.
-    decision_request: DecisionRequest | None = None
-    # A verified signed payload, remembered so that a replay of it is refused.
-    seen_signature: str | None = None
+    effects: tuple[Effect, ...] = ()
+
+    def plus(self, *effects: Effect) -> Decision:
+        return replace(self, effects=(*self.effects, *effects))
+
+    def of(self, kind: type[E]) -> list[E]:
+        """The effects of one kind, in order."""
+        return [e for e in self.effects if isinstance(e, kind)]
+
+    @property
+    def queues_mail(self) -> bool:
+        return any(
+            isinstance(e, SendMail | RequestChecks | RecordDecision)
+            or (isinstance(e, CreateContact) and e.mails is not None)
+            for e in self.effects
+        )
 
 
 @dataclass(frozen=True)

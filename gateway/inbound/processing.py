@@ -13,17 +13,10 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring
 from gateway.domain.cases import CaseMatch, find_case
-from gateway.domain.checks.records import (
-    carry_out_decision,
-    carry_out_request,
-    record_reply,
-    record_update,
-)
 from gateway.domain.checks.replies import CheckInfo
-from gateway.domain.contacts import store
+from gateway.inbound.apply import Applier
 from gateway.inbound.pipeline import (
     PROCESS_STEPS,
-    Decision,
     Handler,
     OutboxInfo,
     StepContext,
@@ -32,9 +25,7 @@ from gateway.inbound.pipeline import (
     run,
 )
 from gateway.outbound.compose import Letters
-from gateway.outbound.outbox import enqueue
 from gateway.retry import backoff
-from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import Check, Contact, Message, OutboxRow, SeenSignature
 from gateway.timescales import BusinessCalendar
@@ -142,6 +133,7 @@ class Processor:
         self.on_queued = on_queued
         self.calendar = BusinessCalendar.from_config(config)
         self.keyring = keyring
+        self.applier = Applier(config, letters, self.calendar, owner)
 
     def release_own_leases(self) -> None:
         with self.db.transaction() as session:
@@ -243,94 +235,8 @@ class Processor:
                 session, message, failure.step, failure.error, failure.reasons, now
             )
         assert result.decision is not None, "the handle step always decides"
-        self._apply(session, message, result.decision, result.reasons, now)
-        return message.mailbox, bool(result.decision.mails or result.decision.contact_mails)
-
-    def _apply(
-        self,
-        session: Session,
-        message: Message,
-        decision: Decision,
-        reasons: tuple[str, ...],
-        now: datetime,
-    ) -> None:
-        message.state = decision.state
-        message.kind = decision.kind
-        message.auto_reply = decision.auto_reply
-        message.quarantine_reason = decision.quarantine_reason
-        message.quarantine_detail = decision.quarantine_detail
-        message.steps = list(reasons)
-        message.processed_at = now
-        message.lease_until = None
-        message.lease_owner = None
-        message.next_attempt_at = None
-        for bounced in decision.bounced_rows:
-            row = session.get(OutboxRow, bounced.row_id)
-            if row is not None:
-                row.state = "bounced"
-                row.last_error = bounced.detail
-        mails = list(decision.mails)
-        if decision.contact is not None:
-            year = now.astimezone(self.calendar.zone).year
-            contact = store(session, decision.contact, now, message.id, year)
-            ledger.append(
-                session,
-                now,
-                ledger.Event(
-                    action="contact-created",
-                    actor=self.owner,
-                    subject_ref=contact.reference,
-                    purpose="referral received",
-                    detail={
-                        "message": message.id,
-                        "source": contact.source,
-                        "incomplete": contact.incomplete,
-                        "out_of_hours": contact.out_of_hours,
-                    },
-                ),
-            )
-            if decision.contact_mails is not None:
-                mails.extend(decision.contact_mails(contact.reference))
-        if decision.check_reply is not None:
-            mails.extend(record_reply(session, self.config, now, message, decision.check_reply))
-        if decision.decision_request is not None:
-            mails.append(
-                carry_out_decision(
-                    session, self.config, self.letters, now, decision.decision_request
-                )
-            )
-        if decision.check_request is not None:
-            mails.extend(
-                carry_out_request(session, self.config, self.letters, now, decision.check_request)
-            )
-        if decision.seen_signature is not None:
-            session.add(
-                SeenSignature(
-                    payload_sha256=decision.seen_signature, message_id=message.id, seen_at=now
-                )
-            )
-        for check_update in decision.check_updates:
-            record_update(session, now, check_update)
-        for mail in mails:
-            enqueue(session, self.config, self.letters, mail, now, source_message_id=message.id)
-        for event in decision.events:
-            ledger.append(session, now, _with_message(event, message.id, self.owner))
-        if decision.state == "quarantined":
-            log.warning("message %s quarantined: %s", message.id, decision.quarantine_reason)
-            self._record_quarantine(session, message, now)
-        else:
-            log.info("message %s processed as %s", message.id, decision.kind)
-
-    def _record_quarantine(self, session: Session, message: Message, now: datetime) -> None:
-        ledger.append(
-            session,
-            now,
-            ledger.Event(
-                action="message-quarantined",
-                actor=self.owner,
-                detail={"message": message.id, "reason": message.quarantine_reason},
-            ),
-        )
+        self.applier.apply(session, message, result.decision, result.reasons, now)
+        return message.mailbox, result.decision.queues_mail
 
     def _record_failure(
         self,
@@ -364,7 +270,7 @@ class Processor:
         )
         message.processed_at = now
         message.next_attempt_at = None
-        self._record_quarantine(session, message, now)
+        self.applier.record_quarantine(session, message, now)
         log.error(
             "message %s quarantined after %s failures in %s: %s",
             message.id,
@@ -374,16 +280,3 @@ class Processor:
         )
         return message.mailbox, False
 
-
-def _with_message(event: ledger.Event, message_id: int, instance: str) -> ledger.Event:
-    """The event as recorded: names its message and, for the gateway's own acts, the instance."""
-    detail = dict(event.detail or {})
-    detail.setdefault("message", message_id)
-    return ledger.Event(
-        action=event.action,
-        actor=instance if event.actor == "gateway" else event.actor,
-        subject_ref=event.subject_ref,
-        recipient=event.recipient,
-        purpose=event.purpose,
-        detail=detail,
-    )

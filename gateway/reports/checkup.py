@@ -12,7 +12,7 @@ from sqlalchemy import text
 from gateway.clock import Clock
 from gateway.config import Config, ConfigError
 from gateway.crypto.keyring import CryptoError, key_problems, keyring_from_config
-from gateway.inbound.imap import _close, connect_imap
+from gateway.inbound.imap_connection import close_quietly, connect_imap
 from gateway.outbound.smtp import TlsUnavailable, connect_smtp
 from gateway.store.db import Database
 
@@ -68,7 +68,7 @@ def run_checks(config: Config, clock: Clock) -> list[str]:
         except Exception as exc:  # noqa: BLE001
             problems.append(f"{where}: folder {box.folder!r} cannot be opened ({exc})")
         finally:
-            _close(client)
+            close_quietly(client)
     smtp = config.smtp
     try:
         password = smtp.password.resolve("smtp") if smtp.username else None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from gateway.config import Config
 from gateway.domain.checks.request import OPEN_STATES, CheckError, Request, request_checks
 from gateway.domain.decisions import DecisionError, DecisionRequest, record
-from gateway.inbound.pipeline import CheckReplyDraft, CheckUpdate
+from gateway.domain.effects import CheckReplyDraft, CheckUpdate
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.store.models import Check, CheckReply, Message, ReplyAttachment

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway.crypto.signatures import judge
 from gateway.domain.checks.replies import attachments, increased_risk, sender_allowed
-from gateway.inbound.pipeline import (
+from gateway.domain.effects import (
     CheckReplyDraft,
     CheckUpdate,
+    Effect,
+    Record,
+    RememberSignature,
+    send_all,
+)
+from gateway.inbound.pipeline import (
     Decision,
     StepContext,
     Work,
@@ -18,7 +26,6 @@ from gateway.inbound.referral.parse import body_texts, html_text
 from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert
-from gateway.outbound.compose import OutgoingMail
 from gateway.store.ledger import Event
 
 
@@ -45,8 +52,7 @@ def _triage(
         kind="check_reply",
         quarantine_reason=decision.quarantine_reason,
         quarantine_detail=detail,
-        mails=(alert,) if alert else (),
-        check_updates=tuple(CheckUpdate(check_id, held=True) for check_id in held),
+        effects=(*send_all([alert]), *(CheckUpdate(check_id, held=True) for check_id in held)),
     )
 
 
@@ -88,7 +94,7 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
     received = work.received_at or ctx.now
     late = received > check.due_at
     risk = increased_risk(header(message, "Subject") or "", text, ctx.config)
-    mails: list[OutgoingMail] = []
+    alert = None
     if risk:
         alert = manager_alert(
             ctx.config,
@@ -99,13 +105,17 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
             reference=check.reference,
             purpose="increased-risk-alert",
         )
-        if alert:
-            mails.append(alert)
+    remember: tuple[Effect, ...] = (
+        (RememberSignature(verdict.payload_sha256),)
+        if verdict.verified and verdict.payload_sha256
+        else ()
+    )
     return Decision(
         state="processed",
         kind="check_reply",
-        mails=tuple(mails),
-        check_reply=CheckReplyDraft(
+        effects=(
+            *send_all([alert]),
+            CheckReplyDraft(
             check_id=check.id,
             sender=sender,
             matched_by=matched_by,
@@ -114,23 +124,24 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
             increased_risk=risk,
             attachments=tuple(attachments(message)),
             verified=verdict.verified,
-        ),
-        seen_signature=verdict.payload_sha256 if verdict.verified else None,
-        events=(
-            Event(
-                action="check-reply",
-                actor=sender,
-                subject_ref=check.reference,
-                detail={
-                    "check": check.id,
-                    "agency": check.agency,
-                    "matched_by": matched_by,
-                    "late": late,
-                    "verified": verdict.verified,
-                    "signature": verdict.status,
-                    "encrypted": verdict.encrypted,
-                    "increased_risk": risk,
-                },
+            ),
+            *remember,
+            Record(
+                Event(
+                    action="check-reply",
+                    actor=sender,
+                    subject_ref=check.reference,
+                    detail={
+                        "check": check.id,
+                        "agency": check.agency,
+                        "matched_by": matched_by,
+                        "late": late,
+                        "verified": verdict.verified,
+                        "signature": verdict.status,
+                        "encrypted": verdict.encrypted,
+                        "increased_risk": risk,
+                    },
+                )
             ),
         ),
     )
@@ -145,7 +156,7 @@ def out_of_office(work: Work, ctx: StepContext, base: Decision) -> Decision:
         return base
     check = checks[0]
     plain, html = body_texts(work.decoded.message)
-    mails = list(base.mails)
+    alert = None
     if check.rag == "red":
         alert = manager_alert(
             ctx.config,
@@ -158,22 +169,16 @@ def out_of_office(work: Work, ctx: StepContext, base: Decision) -> Decision:
             action="Reach the agency another way (phone the duty desk) within the RED window.",
             reference=check.reference,
         )
-        if alert:
-            mails.append(alert)
-    return Decision(
-        state=base.state,
-        kind=base.kind,
-        auto_reply=True,
-        mails=tuple(mails),
-        events=(
-            *base.events,
+    return replace(base, auto_reply=True).plus(
+        *send_all([alert]),
+        CheckUpdate(check.id, out_of_office=True),
+        Record(
             Event(
                 action="check-out-of-office",
                 subject_ref=check.reference,
                 detail={"check": check.id, "agency": check.agency},
-            ),
+            )
         ),
-        check_updates=(CheckUpdate(check.id, out_of_office=True),),
     )
 
 
@@ -182,19 +187,13 @@ def undeliverable(ctx: StepContext, request_message_id: str, base: Decision) -> 
     check = ctx.lookup.check_by_request(request_message_id)
     if check is None:
         return base
-    return Decision(
-        state=base.state,
-        kind=base.kind,
-        auto_reply=True,
-        mails=base.mails,
-        bounced_rows=base.bounced_rows,
-        events=(
-            *base.events,
+    return replace(base, auto_reply=True).plus(
+        CheckUpdate(check.id, undeliverable=True),
+        Record(
             Event(
                 action="check-undeliverable",
                 subject_ref=check.reference,
                 detail={"check": check.id, "agency": check.agency},
-            ),
+            )
         ),
-        check_updates=(CheckUpdate(check.id, undeliverable=True),),
     )

@@ -7,6 +7,15 @@ from gateway.crypto.signatures import judge
 from gateway.domain.checks.records import command_result
 from gateway.domain.checks.request import Request
 from gateway.domain.decisions import DecisionRequest
+from gateway.domain.effects import (
+    Effect,
+    Record,
+    RecordDecision,
+    RememberSignature,
+    RequestChecks,
+    SendMail,
+    send_all,
+)
 from gateway.inbound.commands import parse_command, parse_decision
 from gateway.inbound.pipeline import Decision, StepContext, Work, about_contact, quarantine
 from gateway.inbound.quotes import new_text
@@ -27,13 +36,15 @@ def _refuse(sender: str, reference: str | None, why: str, command: str) -> Decis
     return Decision(
         state="processed",
         kind="manager_command",
-        mails=(command_result(sender, reference, False, [why], command),),
-        events=(
-            Event(
-                action="command-refused",
-                actor=sender,
-                subject_ref=reference,
-                detail={"command": command[:200], "why": why},
+        effects=(
+            SendMail(command_result(sender, reference, False, [why], command)),
+            Record(
+                Event(
+                    action="command-refused",
+                    actor=sender,
+                    subject_ref=reference,
+                    detail={"command": command[:200], "why": why},
+                )
             ),
         ),
     )
@@ -71,7 +82,7 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
             kind="manager_command",
             quarantine_reason=decision.quarantine_reason,
             quarantine_detail=decision.quarantine_detail,
-            mails=(alert,) if alert else (),
+            effects=send_all([alert]),
         )
     text = command_text(work)
     ruling = parse_decision(text)
@@ -82,7 +93,7 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
         assert command is not None  # classify saw a command line
         summary = f"CHECKS {command.rag.upper()} {' '.join(command.agencies)}"
     reference = about_contact(message, ctx.lookup)
-    seen_signature = None
+    remember: tuple[Effect, ...] = ()
     if manager.key is not None:
         # A manager with a pinned key commands only by mail validly signed with that key.
         verdict = judge(
@@ -97,7 +108,8 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
                 f"{'; '.join(verdict.reasons)})",
                 summary,
             )
-        seen_signature = verdict.payload_sha256
+        if verdict.payload_sha256:
+            remember = (RememberSignature(verdict.payload_sha256),)
     if reference is None:
         return _refuse(
             sender,
@@ -106,13 +118,13 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
             "reference (MASH-YYYY-NNNNNN) in the subject",
             summary,
         )
-    received = (
+    received = Record(
         Event(
             action="command-received",
             actor=sender,
             subject_ref=reference,
             detail={"command": summary},
-        ),
+        )
     )
     if ruling is not None:
         if not ruling.reason:
@@ -120,18 +132,22 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
         return Decision(
             state="processed",
             kind="manager_command",
-            decision_request=DecisionRequest(
-                reference=reference,
-                reason=ruling.reason,
-                decided_by=f"{manager.name} <{sender}>",
-                decision=ruling.code if ruling.kind == "decision" else None,
-                outcome=ruling.code if ruling.kind == "outcome" else None,
-                section=ruling.section,
-                letter=ruling.letter,
-                letter_withheld_reason=None if ruling.letter else ruling.reason,
+            effects=(
+                RecordDecision(
+                    DecisionRequest(
+                        reference=reference,
+                        reason=ruling.reason,
+                        decided_by=f"{manager.name} <{sender}>",
+                        decision=ruling.code if ruling.kind == "decision" else None,
+                        outcome=ruling.code if ruling.kind == "outcome" else None,
+                        section=ruling.section,
+                        letter=ruling.letter,
+                        letter_withheld_reason=None if ruling.letter else ruling.reason,
+                    )
+                ),
+                *remember,
+                received,
             ),
-            seen_signature=seen_signature,
-            events=received,
         )
     assert command is not None
     problem = _agencies_problem(ctx.config, command.agencies)
@@ -142,14 +158,18 @@ def handle_manager_command(work: Work, ctx: StepContext) -> Decision:
     return Decision(
         state="processed",
         kind="manager_command",
-        check_request=Request(
-            reference=reference,
-            agencies=tuple(command.agencies),
-            rag=command.rag,
-            context=command.context,
-            questions=tuple(command.questions),
-            requested_by=sender,
+        effects=(
+            RequestChecks(
+                Request(
+                    reference=reference,
+                    agencies=tuple(command.agencies),
+                    rag=command.rag,
+                    context=command.context,
+                    questions=tuple(command.questions),
+                    requested_by=sender,
+                )
+            ),
+            *remember,
+            received,
         ),
-        seen_signature=seen_signature,
-        events=received,
     )

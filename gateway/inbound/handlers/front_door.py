@@ -8,6 +8,7 @@ from datetime import datetime
 
 from gateway.config import Config
 from gateway.domain.contacts import ContactDraft
+from gateway.domain.effects import CreateContact
 from gateway.inbound.pipeline import Decision, StepContext, Work
 from gateway.inbound.referral.parse import Referral
 from gateway.mail.addresses import single_address
@@ -172,5 +173,7 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         return tuple(out)
 
     return Decision(
-        state="processed", kind=work.kind or "referral", contact=draft, contact_mails=mails
+        state="processed",
+        kind=work.kind or "referral",
+        effects=(CreateContact(draft, mails),),
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from gateway.domain.effects import MarkBounced, Record, send_all
 from gateway.inbound.bounces import parse_bounce
 from gateway.inbound.handlers.check_reply import handle_check_reply, out_of_office, undeliverable
 from gateway.inbound.handlers.command import handle_manager_command
 from gateway.inbound.handlers.front_door import handle_referral
-from gateway.inbound.pipeline import BouncedRow, Decision, Handler, OutboxInfo, StepContext, Work
+from gateway.inbound.pipeline import Decision, Handler, OutboxInfo, StepContext, Work
 from gateway.mail.verp import verp_matches
 from gateway.outbound.alerts import manager_alert
-from gateway.outbound.compose import OutgoingMail
 from gateway.store.ledger import Event
 
 
@@ -20,7 +20,7 @@ def handle_auto_reply(work: Work, ctx: StepContext) -> Decision:
         state="processed",
         kind="auto_reply",
         auto_reply=True,
-        events=(Event(action="auto-reply-recorded", detail={"why": list(reasons)}),),
+        effects=(Record(Event(action="auto-reply-recorded", detail={"why": list(reasons)})),),
     )
     return out_of_office(work, ctx, decision)
 
@@ -49,7 +49,7 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
             state="processed",
             kind="bounce",
             auto_reply=True,
-            events=(Event(action="bounce-unmatched"),),
+            effects=(Record(Event(action="bounce-unmatched")),),
         )
     statuses = (
         "; ".join(
@@ -63,17 +63,19 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
             state="processed",
             kind="bounce",
             auto_reply=True,
-            events=(
-                Event(
-                    action="mail-delayed",
-                    subject_ref=row.subject_ref,
-                    recipient=", ".join(row.recipients),
-                    purpose=row.purpose,
-                    detail={"outbox_id": row.id, "status": statuses[:500]},
+            effects=(
+                Record(
+                    Event(
+                        action="mail-delayed",
+                        subject_ref=row.subject_ref,
+                        recipient=", ".join(row.recipients),
+                        purpose=row.purpose,
+                        detail={"outbox_id": row.id, "status": statuses[:500]},
+                    )
                 ),
             ),
         )
-    mails: tuple[OutgoingMail, ...] = ()
+    alert = None
     if row.purpose != "manager-alert":
         alert = manager_alert(
             ctx.config,
@@ -87,20 +89,25 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
             action="Check the address and reach the recipient another way.",
             reference=row.subject_ref,
         )
-        mails = (alert,) if alert else ()
     decision = Decision(
         state="processed",
         kind="bounce",
         auto_reply=True,
-        mails=mails,
-        bounced_rows=(BouncedRow(row.id, statuses[:1000]),),
-        events=(
-            Event(
-                action="mail-bounced",
-                subject_ref=row.subject_ref,
-                recipient=", ".join(row.recipients),
-                purpose=row.purpose,
-                detail={"outbox_id": row.id, "matched_by": matched_by, "status": statuses[:500]},
+        effects=(
+            *send_all([alert]),
+            MarkBounced(row.id, statuses[:1000]),
+            Record(
+                Event(
+                    action="mail-bounced",
+                    subject_ref=row.subject_ref,
+                    recipient=", ".join(row.recipients),
+                    purpose=row.purpose,
+                    detail={
+                        "outbox_id": row.id,
+                        "matched_by": matched_by,
+                        "status": statuses[:500],
+                    },
+                )
             ),
         ),
     )
@@ -114,7 +121,7 @@ def handle_correspondence(work: Work, ctx: StepContext) -> Decision:
     return Decision(
         state="processed",
         kind="correspondence",
-        events=(Event(action="correspondence", subject_ref=work.reference),),
+        effects=(Record(Event(action="correspondence", subject_ref=work.reference)),),
     )
 
 

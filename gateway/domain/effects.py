@@ -1,0 +1,110 @@
+"""What a handler decided should happen: small frozen effects, applied in one transaction.
+
+A handler returns a list of these instead of filling in a wide record; one dispatcher
+(`gateway.inbound.apply`) carries each out, in order, inside the message's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gateway.domain.checks.replies import Attachment
+from gateway.domain.checks.request import Request
+from gateway.domain.contacts import ContactDraft
+from gateway.domain.decisions import DecisionRequest
+from gateway.outbound.compose import OutgoingMail
+from gateway.store.ledger import Event
+
+
+@dataclass(frozen=True)
+class SendMail:
+    """Queue one message in the outbox."""
+
+    mail: OutgoingMail
+
+
+@dataclass(frozen=True)
+class Record:
+    """Append one event to the ledger (after every other effect, so it sees their results)."""
+
+    event: Event
+
+
+@dataclass(frozen=True)
+class MarkBounced:
+    """An outbox row we sent came back as permanently undeliverable."""
+
+    row_id: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class CreateContact:
+    """A new contact; `mails` builds what names its reference once the reference exists."""
+
+    draft: ContactDraft
+    mails: Callable[[str], tuple[OutgoingMail, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class CheckReplyDraft:
+    """A partner's answer to one check."""
+
+    check_id: int
+    sender: str
+    matched_by: str
+    text: str
+    late: bool
+    increased_risk: str | None
+    attachments: tuple[Attachment, ...] = ()
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class CheckUpdate:
+    """What an automatic answer tells about a check: an out-of-office, or undeliverable."""
+
+    check_id: int
+    undeliverable: bool = False
+    out_of_office: bool = False
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class RequestChecks:
+    """A manager's emailed request for checks."""
+
+    request: Request
+
+
+@dataclass(frozen=True)
+class RecordDecision:
+    """A manager's emailed screening decision or outcome."""
+
+    request: DecisionRequest
+
+
+@dataclass(frozen=True)
+class RememberSignature:
+    """A verified signed payload, remembered so that a replay of it is refused."""
+
+    payload_sha256: str
+
+
+Effect = (
+    SendMail
+    | Record
+    | MarkBounced
+    | CreateContact
+    | CheckReplyDraft
+    | CheckUpdate
+    | RequestChecks
+    | RecordDecision
+    | RememberSignature
+)
+
+
+def send_all(mails: Sequence[OutgoingMail | None]) -> tuple[SendMail, ...]:
+    """SendMail effects for the mails that exist (an alert with no managers is None)."""
+    return tuple(SendMail(mail) for mail in mails if mail is not None)

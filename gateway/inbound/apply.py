@@ -1,0 +1,180 @@
+"""One dispatcher carries out a handler's effects inside the message's transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.config import Config
+from gateway.domain.checks.records import (
+    carry_out_decision,
+    carry_out_request,
+    record_reply,
+    record_update,
+)
+from gateway.domain.contacts import store
+from gateway.domain.effects import (
+    CheckReplyDraft,
+    CheckUpdate,
+    CreateContact,
+    Effect,
+    MarkBounced,
+    Record,
+    RecordDecision,
+    RememberSignature,
+    RequestChecks,
+    SendMail,
+)
+from gateway.inbound.pipeline import Decision
+from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.outbound.outbox import enqueue
+from gateway.store import ledger
+from gateway.store.models import Message, OutboxRow, SeenSignature
+from gateway.timescales import BusinessCalendar
+
+log = logging.getLogger(__name__)
+
+# Each effect's function returns the mail it queues; ledger events are appended last.
+Apply = Callable[[Session, Message, Any, datetime], list[OutgoingMail]]
+
+
+class Applier:
+    def __init__(
+        self, config: Config, letters: Letters, calendar: BusinessCalendar, owner: str
+    ) -> None:
+        self.config = config
+        self.letters = letters
+        self.calendar = calendar
+        self.owner = owner
+        self._apply: dict[type, Apply] = {
+            SendMail: lambda _s, _m, e, _n: [e.mail],
+            MarkBounced: self._mark_bounced,
+            CreateContact: self._create_contact,
+            CheckReplyDraft: lambda s, m, e, n: list(record_reply(s, self.config, n, m, e)),
+            RecordDecision: lambda s, _m, e, n: [
+                carry_out_decision(s, self.config, self.letters, n, e.request)
+            ],
+            RequestChecks: lambda s, _m, e, n: list(
+                carry_out_request(s, self.config, self.letters, n, e.request)
+            ),
+            RememberSignature: self._remember,
+            CheckUpdate: self._update_check,
+        }
+
+    def apply(
+        self,
+        session: Session,
+        message: Message,
+        decision: Decision,
+        reasons: tuple[str, ...],
+        now: datetime,
+    ) -> None:
+        message.state = decision.state
+        message.kind = decision.kind
+        message.auto_reply = decision.auto_reply
+        message.quarantine_reason = decision.quarantine_reason
+        message.quarantine_detail = decision.quarantine_detail
+        message.steps = list(reasons)
+        message.processed_at = now
+        message.lease_until = None
+        message.lease_owner = None
+        message.next_attempt_at = None
+        mails: list[OutgoingMail] = []
+        events: list[ledger.Event] = []
+        for effect in decision.effects:
+            if isinstance(effect, Record):
+                events.append(effect.event)
+            else:
+                mails.extend(self._carry_out(session, message, effect, now))
+        for mail in mails:
+            enqueue(session, self.config, self.letters, mail, now, source_message_id=message.id)
+        for event in events:
+            ledger.append(session, now, with_message(event, message.id, self.owner))
+        if decision.state == "quarantined":
+            log.warning("message %s quarantined: %s", message.id, decision.quarantine_reason)
+            self.record_quarantine(session, message, now)
+        else:
+            log.info("message %s processed as %s", message.id, decision.kind)
+
+    def _carry_out(
+        self, session: Session, message: Message, effect: Effect, now: datetime
+    ) -> list[OutgoingMail]:
+        return self._apply[type(effect)](session, message, effect, now)
+
+    @staticmethod
+    def _mark_bounced(
+        session: Session, _message: Message, effect: MarkBounced, _now: datetime
+    ) -> list[OutgoingMail]:
+        row = session.get(OutboxRow, effect.row_id)
+        if row is not None:
+            row.state = "bounced"
+            row.last_error = effect.detail
+        return []
+
+    def _create_contact(
+        self, session: Session, message: Message, effect: CreateContact, now: datetime
+    ) -> list[OutgoingMail]:
+        year = now.astimezone(self.calendar.zone).year
+        contact = store(session, effect.draft, now, message.id, year)
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="contact-created",
+                actor=self.owner,
+                subject_ref=contact.reference,
+                purpose="referral received",
+                detail={
+                    "message": message.id,
+                    "source": contact.source,
+                    "incomplete": contact.incomplete,
+                    "out_of_hours": contact.out_of_hours,
+                },
+            ),
+        )
+        return list(effect.mails(contact.reference)) if effect.mails is not None else []
+
+    @staticmethod
+    def _update_check(
+        session: Session, _message: Message, effect: CheckUpdate, now: datetime
+    ) -> list[OutgoingMail]:
+        record_update(session, now, effect)
+        return []
+
+    @staticmethod
+    def _remember(
+        session: Session, message: Message, effect: RememberSignature, now: datetime
+    ) -> list[OutgoingMail]:
+        session.add(
+            SeenSignature(payload_sha256=effect.payload_sha256, message_id=message.id, seen_at=now)
+        )
+        return []
+
+    def record_quarantine(self, session: Session, message: Message, now: datetime) -> None:
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="message-quarantined",
+                actor=self.owner,
+                detail={"message": message.id, "reason": message.quarantine_reason},
+            ),
+        )
+
+
+def with_message(event: ledger.Event, message_id: int, instance: str) -> ledger.Event:
+    """The event as recorded: names its message and, for the gateway's own acts, the instance."""
+    detail = dict(event.detail or {})
+    detail.setdefault("message", message_id)
+    return ledger.Event(
+        action=event.action,
+        actor=instance if event.actor == "gateway" else event.actor,
+        subject_ref=event.subject_ref,
+        recipient=event.recipient,
+        purpose=event.purpose,
+        detail=detail,
+    )

@@ -1,0 +1,96 @@
+"""The Daily MASH Meeting agenda (protocol 6): what arrived since the last meeting, critical first.
+
+Sent once per working day across instances, through the same slot rows as the digest.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.outbound.compose import Letters
+from gateway.reports.digest import Section, latest_slot, send_sections
+from gateway.store.db import Database
+from gateway.store.models import Contact, DigestRun
+from gateway.timescales import BusinessCalendar
+
+
+def _agenda_line(c: Contact, calendar: BusinessCalendar) -> str:
+    received = calendar.local(c.received_at).strftime("%a %H:%M")
+    flags = [
+        flag
+        for flag, on in (
+            ("out of hours", c.out_of_hours),
+            ("incomplete", c.incomplete),
+            ("re-referral", c.re_referral),
+            (c.status, c.status != "open"),
+        )
+        if on
+    ]
+    return f"{c.reference} ({c.channel}, received {received})" + (
+        f" [{', '.join(flags)}]" if flags else ""
+    )
+
+
+def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
+    """The Daily MASH Meeting agenda (protocol 6): police notifications and contacts received
+    since the last agenda, critical ones first. Once per working day, across instances."""
+    recipients = config.meeting.recipients or config.manager_addresses
+    if not config.meeting.enabled or not recipients:
+        return None
+    now = clock.now()
+    calendar = BusinessCalendar.from_config(config)
+    slot = latest_slot(now, config, calendar, (config.meeting.at,), True)
+    if slot is None:
+        return None
+    try:
+        with db.transaction() as session:
+            previous = session.execute(
+                select(DigestRun.slot_at)
+                .where(DigestRun.kind == "meeting")
+                .order_by(DigestRun.slot_at.desc())
+                .limit(1)
+            ).scalar()
+            if previous is not None and previous >= slot:
+                return None
+            # The first agenda covers the time since the previous working day's meeting.
+            since = previous or latest_slot(
+                slot - timedelta(seconds=1), config, calendar, (config.meeting.at,), True
+            )
+            query = select(Contact).where(Contact.received_at <= slot)
+            if since is not None:
+                query = query.where(Contact.received_at > since)
+            contacts = session.execute(query.order_by(Contact.received_at)).scalars().all()
+            critical = [c for c in contacts if c.immediate_risk]
+            police = [c for c in contacts if not c.immediate_risk and c.source == "police"]
+            others = [c for c in contacts if not c.immediate_risk and c.source != "police"]
+
+            sections = [
+                Section(title, [_agenda_line(c, calendar) for c in group])
+                for title, group in (
+                    ("Critical: possible immediate risk", critical),
+                    ("Police notifications", police),
+                    ("Other contacts", others),
+                )
+                if group
+            ]
+            return send_sections(
+                session,
+                config,
+                letters,
+                now,
+                kind="meeting",
+                slot=slot,
+                sections=sections,
+                items=len(contacts),
+                template="meeting_agenda",
+                recipients=tuple(recipients),
+                purpose="daily MASH meeting agenda",
+                action="meeting-agenda",
+            )
+    except IntegrityError:
+        return None
