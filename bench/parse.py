@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from forms import DOCX_MIME, docx_form, pdf_form, with_attachment  # noqa: E402
 
-from gateway.inbound.referral.parse import free_text_referral, parse_referral  # noqa: E402
+from gateway.inbound.referral.kinds import free_text_referral  # noqa: E402
+from gateway.inbound.referral.parse import parse_referral  # noqa: E402
 
 REFERRALS = ROOT / "tests" / "data" / "referrals"
 

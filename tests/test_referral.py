@@ -17,7 +17,8 @@ from helpers import config
 from gateway.domain.formats import parse_date, valid_nhs_number
 from gateway.inbound.inspection import inspect_bytes
 from gateway.inbound.referral.attached_forms import MAX_EXPANDED_BYTES, _field_label
-from gateway.inbound.referral.parse import field_key, parse_referral
+from gateway.inbound.referral.labels import field_key
+from gateway.inbound.referral.parse import parse_referral
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)

@@ -16,17 +16,14 @@ from gateway.domain.checks.replies import CheckInfo, find_tokens
 from gateway.domain.effects import CreateContact, Effect, RecordDecision, RequestChecks, SendMail
 from gateway.inbound.commands import looks_like_command
 from gateway.inbound.quotes import new_text
-from gateway.inbound.referral.parse import (
+from gateway.inbound.referral.bodies import body_texts, html_text
+from gateway.inbound.referral.kinds import (
     REFERENCE,
-    Referral,
-    body_texts,
     free_text_referral,
-    html_text,
     is_information_request,
     is_police_notification,
-    looks_like_referral,
-    parse_referral,
 )
+from gateway.inbound.referral.parse import Referral, looks_like_referral, parse_referral
 from gateway.mail.automatic import Automatic, detect
 from gateway.mail.decode import (
     Decoded,

@@ -22,7 +22,7 @@ from gateway.inbound.pipeline import (
     quarantine,
 )
 from gateway.inbound.quotes import new_text
-from gateway.inbound.referral.parse import body_texts, html_text
+from gateway.inbound.referral.bodies import body_texts, html_text
 from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert

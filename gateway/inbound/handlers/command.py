@@ -19,7 +19,7 @@ from gateway.domain.effects import (
 from gateway.inbound.commands import parse_command, parse_decision
 from gateway.inbound.pipeline import Decision, StepContext, Work, about_contact, quarantine
 from gateway.inbound.quotes import new_text
-from gateway.inbound.referral.parse import body_texts, html_text
+from gateway.inbound.referral.bodies import body_texts, html_text
 from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert
