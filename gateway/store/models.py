@@ -68,6 +68,9 @@ class Message(Base):
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(200))
+    # The fencing token: raised by every claim, so a holder whose lease was taken over
+    # finds its token stale at commit and writes nothing.
+    lease_token: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None]
     kind: Mapped[str | None] = mapped_column(String(32))
     auto_reply: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -134,6 +137,7 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_token: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -157,6 +161,8 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_action_at", "action", "at"),)
 
 
 class LedgerHead(Base):
@@ -196,8 +202,15 @@ class Contact(Base):
     linked: Mapped[list[str]] = mapped_column(JSON, default=list)
     re_referral: Mapped[bool] = mapped_column(Boolean, default=False)
     # After decision C or D, when the next decision or outcome is due; alerted once overdue.
-    decision_due_at: Mapped[datetime | None]
+    decision_due_at: Mapped[datetime | None] = mapped_column(index=True)
     decision_alerted_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_contacts_status_received", "status", "received_at"),
+        Index("ix_contacts_received", "received_at"),
+        Index("ix_contacts_channel_due", "channel", "due_at"),
+        Index("ix_contacts_incomplete", "incomplete", "status"),
+    )
 
 
 class ReferenceCounter(Base):
@@ -281,7 +294,9 @@ class Check(Base):
     # The chasing ladder: the next rung (0-based) and when it is due; None when no more.
     chase_level: Mapped[int] = mapped_column(Integer, default=0)
     next_chase_at: Mapped[datetime | None] = mapped_column(index=True)
-    request_message_id: Mapped[str | None] = mapped_column(String(998))
+    request_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+
+    __table_args__ = (Index("ix_checks_status_due", "status", "due_at"),)
 
 
 class CheckReply(Base):
@@ -340,3 +355,15 @@ class Decision(Base):
     # The outcome letter: "sent", "withheld" (with the reason) or None (no letter for it).
     letter: Mapped[str | None] = mapped_column(String(16))
     letter_withheld_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SweepHealth(Base):
+    """A scheduled sweep's failing streak: counted for the metrics, alerted once per streak."""
+
+    __tablename__ = "sweep_health"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    alerted_at: Mapped[datetime | None]
