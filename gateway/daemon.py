@@ -15,8 +15,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto.keyring import keyring_from_config
-from gateway.domain.checks.chase import chase_due
-from gateway.domain.decisions import alert_overdue_decisions
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.imap import Connector, MailboxWatcher
 from gateway.inbound.imap_connection import connect_imap
@@ -24,14 +22,12 @@ from gateway.inbound.pipeline import Handler
 from gateway.inbound.processing import Processor
 from gateway.inbound.smtp import start_listener
 from gateway.outbound.compose import DEFAULT_TEMPLATES, Letters
-from gateway.outbound.outbox import release_held, release_own_leases
+from gateway.outbound.outbox import release_own_leases
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.smtp import SmtpConnector, SmtpTransport, connect_smtp
-from gateway.reports.digest import send_digest
-from gateway.reports.meeting import send_meeting_agenda
 from gateway.reports.metrics import serve as serve_metrics
 from gateway.store.db import Database
-from gateway.sweeps import alert_failing_mailboxes
+from gateway.sweeps import SweepContext, SweepRunner
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +92,7 @@ class Daemon:
         )
         transport = SmtpTransport(config.smtp, self._smtp_password, smtp_connect)
         self.sender = OutboxSender(self.db, config, clock, transport, self.letters, self.owner)
+        self.sweeps = SweepRunner(SweepContext(self.db, config, clock, self.letters))
 
     def _smtp_password(self) -> str | None:
         if not self.config.smtp.username:
@@ -118,14 +115,9 @@ class Daemon:
         with self.db.transaction() as session:
             release_own_leases(session, self.owner)
 
-    def run_jobs(self) -> None:
-        alert_failing_mailboxes(self.db, self.config, self.clock, self.letters)
-        with self.db.transaction() as session:
-            release_held(session, self.config, self.letters, self.clock.now())
-        chase_due(self.db, self.config, self.clock, self.letters)
-        alert_overdue_decisions(self.db, self.config, self.clock, self.letters)
-        send_digest(self.db, self.config, self.clock, self.letters)
-        send_meeting_agenda(self.db, self.config, self.clock, self.letters)
+    def run_jobs(self) -> dict[str, str | None]:
+        """Every sweep once, each in its own error boundary; for each, None or its error."""
+        return self.sweeps.run()
 
     # --- --once ----------------------------------------------------------------------------
     def run_once(self) -> OnceReport:
@@ -221,11 +213,12 @@ class Daemon:
         self._safe_jobs()
 
     def _safe_jobs(self) -> None:
+        # The runner never raises for a sweep; this boundary is for the runner itself.
         try:
             self.run_jobs()
-            self.outbox_wake.set()
         except Exception:
-            log.exception("scheduled sweep failed")
+            log.exception("the sweep runner failed")
+        self.outbox_wake.set()
 
     def _pipeline_loop(self) -> None:
         while not self.stop_event.is_set():

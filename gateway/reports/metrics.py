@@ -15,7 +15,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
@@ -24,7 +24,7 @@ from gateway.config import Config
 from gateway.domain.checks.request import OPEN_STATES, RAGS
 from gateway.reports.status import status
 from gateway.store.db import Database
-from gateway.store.models import Check
+from gateway.store.models import Check, SweepHealth
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,20 @@ class GatewayCollector(Collector):
         for name, box in snapshot["mailboxes"].items():
             polls.add_metric([name], _unix(box["last_poll"]))
         yield polls
+        failures = CounterMetricFamily(
+            "mash_sweep_failures",
+            "Times each scheduled sweep has failed (the others ran on regardless)",
+            labels=["sweep"],
+        )
+        failing = GaugeMetricFamily(
+            "mash_sweep_failing", "1 while a scheduled sweep's latest run failed", labels=["sweep"]
+        )
+        with self.db.transaction() as session:
+            for health in session.execute(select(SweepHealth)).scalars():
+                failures.add_metric([health.name], health.failures)
+                failing.add_metric([health.name], 1 if health.failing_since else 0)
+        yield failures
+        yield failing
 
 
 def _unix(iso: str | None) -> float:
