@@ -32,7 +32,11 @@ from gateway.timescales import BusinessCalendar
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+# Short, because a dead instance's work waits this long; a live holder also keeps its rows
+# locked (PostgreSQL) or the write lock (SQLite) while it processes them, and every write is
+# fenced by the claim's token, so a slow batch is never processed twice.
+LEASE = timedelta(seconds=60)
+BATCH = 10
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(minutes=30)
 
@@ -143,20 +147,20 @@ class Processor:
                 .values(lease_until=None, lease_owner=None)
             )
 
-    def process_due(self, batch: int = 50) -> int:
+    def process_due(self, batch: int = BATCH) -> int:
         """Process every message due now; returns how many were finished or rescheduled."""
         done = 0
         while True:
-            ids = self._claim(batch)
-            if not ids:
+            claims = self._claim(batch)
+            if not claims:
                 return done
             try:
-                touched = self._process_batch(ids)
+                touched = self._process_batch(claims)
             except Exception:  # noqa: BLE001 - retry alone, so one message cannot sink others
-                log.warning("a batch of %d failed to commit; processing one at a time", len(ids))
-                touched = [self._process_one(message_id) for message_id in ids]
+                log.warning("a batch of %d failed to commit; processing one at a time", len(claims))
+                touched = [self._process_one(mid, token) for mid, token in claims.items()]
             self._notify(touched)
-            done += len(ids)
+            done += len(claims)
 
     def _notify(self, touched: list[tuple[str | None, bool] | None]) -> None:
         for mailbox in {t[0] for t in touched if t is not None}:
@@ -164,7 +168,8 @@ class Processor:
         if any(t is not None and t[1] for t in touched):
             self.on_queued()
 
-    def _claim(self, batch: int) -> list[int]:
+    def _claim(self, batch: int) -> dict[int, int]:
+        """Lease up to `batch` due messages; {message id: the claim's fencing token}."""
         now = self.clock.now()
         with self.db.transaction() as session:
             query = (
@@ -183,32 +188,61 @@ class Processor:
             for row in rows:
                 row.lease_until = now + LEASE
                 row.lease_owner = self.owner
-            return [row.id for row in rows]
+                row.lease_token = (row.lease_token or 0) + 1
+            return {row.id: row.lease_token for row in rows}
 
-    def _process_batch(self, ids: list[int]) -> list[tuple[str | None, bool] | None]:
+    def _locked(self, session: Session, ids: list[int], now: datetime) -> list[Message]:
+        """The messages still ours, locked for this transaction and their leases renewed.
+
+        The row lock (PostgreSQL; SQLite's write lock does the same) keeps another instance's
+        claim away while this transaction lives; the token check refuses rows whose lease
+        lapsed and was claimed again before this transaction began.
+        """
+        query = select(Message).where(Message.id.in_(ids)).order_by(Message.id)
+        if self.db.skip_locked():
+            query = query.with_for_update()
+        messages = list(session.execute(query).scalars())
+        for message in messages:
+            if message.lease_owner == self.owner and message.state == "pending":
+                message.lease_until = now + LEASE
+        return messages
+
+    def _ours(self, message: Message, token: int) -> bool:
+        if (
+            message.state == "pending"
+            and message.lease_owner == self.owner
+            and message.lease_token == token
+        ):
+            return True
+        log.warning("message %s: claim lapsed and was taken over; not processing", message.id)
+        return False
+
+    def _process_batch(self, claims: dict[int, int]) -> list[tuple[str | None, bool] | None]:
         """Every message of a claimed batch in one transaction: one commit, same atomicity."""
         now = self.clock.now()
         with self.db.transaction() as session:
-            messages = session.execute(
-                select(Message).where(Message.id.in_(ids)).order_by(Message.id)
-            ).scalars()
-            return [self._decide(session, message, now) for message in messages]
+            return [
+                self._decide(session, message, now)
+                if self._ours(message, claims[message.id])
+                else None
+                for message in self._locked(session, list(claims), now)
+            ]
 
-    def _process_one(self, message_id: int) -> tuple[str | None, bool] | None:
+    def _process_one(self, message_id: int, token: int) -> tuple[str | None, bool] | None:
         now = self.clock.now()
         try:
             with self.db.transaction() as session:
-                message = session.get(Message, message_id)
-                if message is None:
+                found = self._locked(session, [message_id], now)
+                if not found or not self._ours(found[0], token):
                     return None
-                return self._decide(session, message, now)
+                return self._decide(session, found[0], now)
         except Exception as exc:
             log.exception("message %s: applying the decision failed", message_id)
             with self.db.transaction() as session:
-                message = session.get(Message, message_id)
-                if message is None or message.state != "pending":
+                found = self._locked(session, [message_id], now)
+                if not found or not self._ours(found[0], token):
                     return None
-                return self._record_failure(session, message, "apply", exc, (), now)
+                return self._record_failure(session, found[0], "apply", exc, (), now)
 
     def _decide(
         self, session: Session, message: Message, now: datetime

@@ -213,7 +213,27 @@ def claim_due(
         row.state = "sending"
         row.lease_until = now + lease
         row.lease_owner = owner
+        row.lease_token = (row.lease_token or 0) + 1
     return rows
+
+
+def renew_lease(
+    session: Session, row_id: int, owner: str, token: int, now: datetime, lease: timedelta
+) -> bool:
+    """Extend one claimed row's lease, only while the claim is still this one (owner and token):
+    the check made before each send, so a row taken over by another instance is never sent."""
+    result = session.execute(
+        update(OutboxRow)
+        .where(
+            OutboxRow.id == row_id,
+            OutboxRow.state == "sending",
+            OutboxRow.lease_owner == owner,
+            OutboxRow.lease_token == token,
+            OutboxRow.lease_until >= now,
+        )
+        .values(lease_until=now + lease)
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 def release_own_leases(session: Session, owner: str) -> int:

@@ -14,7 +14,7 @@ from gateway.config import Config
 from gateway.mail.addresses import without_addresses
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
-from gateway.outbound.outbox import claim_due, enqueue
+from gateway.outbound.outbox import claim_due, enqueue, renew_lease
 from gateway.outbound.smtp import Delivery
 from gateway.retry import backoff
 from gateway.store import ledger
@@ -23,8 +23,15 @@ from gateway.store.models import OutboxRow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
 RETRY_BASE = timedelta(seconds=30)
+BATCH = 10
+
+
+def lease_for(config: Config) -> timedelta:
+    """Long enough for one delivery (connect and send, each within the SMTP timeout), short
+    enough that a dead instance's rows are taken over soon: the lease is renewed before each
+    send, so it only ever has to cover one message."""
+    return 2 * config.smtp.timeout + timedelta(seconds=30)
 
 
 class Transport(Protocol):
@@ -60,28 +67,47 @@ class OutboxSender:
         self.letters = letters
         self.owner = owner
 
-    def flush(self, batch: int = 50) -> FlushResult:
-        """Send everything due now; returns when nothing due is left."""
+    def flush(self, batch: int = BATCH) -> FlushResult:
+        """Send everything due now; returns when nothing due is left. At most one message goes
+        out between two checks that its claim still holds."""
         result = FlushResult()
+        lease = lease_for(self.config)
         try:
             while True:
                 now = self.clock.now()
                 with self.db.transaction() as session:
-                    rows = claim_due(session, now, self.owner, LEASE, batch, self.db.skip_locked())
-                    claimed = [(r.id, r.envelope_from, list(r.recipients), r.raw) for r in rows]
+                    rows = claim_due(session, now, self.owner, lease, batch, self.db.skip_locked())
+                    claimed = [
+                        (r.id, r.lease_token, r.envelope_from, list(r.recipients), r.raw)
+                        for r in rows
+                    ]
                 if not claimed:
                     return result
-                for row_id, envelope_from, recipients, raw in claimed:
+                for row_id, token, envelope_from, recipients, raw in claimed:
+                    with self.db.transaction() as session:
+                        held = renew_lease(
+                            session, row_id, self.owner, token, self.clock.now(), lease
+                        )
+                    if not held:
+                        log.warning("outbox row %s: claim lapsed and was taken over", row_id)
+                        continue
                     delivery = self.transport.send(envelope_from, recipients, raw)
-                    self._record(row_id, delivery, result)
+                    self._record(row_id, token, delivery, result)
         finally:
             self.transport.close()
 
-    def _record(self, row_id: int, delivery: Delivery, result: FlushResult) -> None:
+    def _record(self, row_id: int, token: int, delivery: Delivery, result: FlushResult) -> None:
         now = self.clock.now()
         with self.db.transaction() as session:
             row = session.get(OutboxRow, row_id)
-            if row is None or row.state != "sending" or row.lease_owner != self.owner:
+            if (
+                row is None
+                or row.state != "sending"
+                or row.lease_owner != self.owner
+                or row.lease_token != token
+            ):
+                # The documented ambiguous point: the server accepted it, another instance
+                # took the row over before we could record it, and may send it once more.
                 log.warning("outbox row %s changed hands while sending; not recording", row_id)
                 return
             row.attempts += 1
