@@ -17,10 +17,10 @@ from gateway.cli import (
     quarantine,
     status,
 )
-from gateway.cli.common import State, setup_logging
+from gateway.cli.common import GatewayGroup, State, setup_logging
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GatewayGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-c",
     "--config",

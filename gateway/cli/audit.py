@@ -21,7 +21,7 @@ def audit() -> None:
 @pass_state
 def audit_verify(state: State, as_json: bool) -> None:
     """Check the hash chain: finds any edited, inserted or deleted row."""
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         problems = ledger.verify(session)
         count = session.execute(ledger.count_query()).scalar_one()

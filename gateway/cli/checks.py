@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from gateway.cli.common import State, common, emit, letters_for, pass_state
+from gateway.cli.common import State, common, emit, letters_for, pass_state, read_keyring
 
 
 @click.group()
@@ -93,7 +93,7 @@ def checks_list(
     from gateway.domain.checks.request import check_summary
     from gateway.store.models import Check
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     now = state.clock().now()
     query = select(Check).order_by(Check.id)
     if reference:
@@ -129,7 +129,7 @@ def checks_show(
     """One check: its request, replies (new text, attachments) and timeline."""
     from gateway.domain.checks.request import check_detail
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         data = check_detail(session, check_id, state.clock().now())
     if data is None:
@@ -178,12 +178,11 @@ def digest(
 ) -> None:
     """The managers' digest: --dry-run shows it; without, queue the current slot's digest
     (once per slot, as the daemon's sweep does)."""
-    from gateway.crypto.keyring import keyring_from_config
     from gateway.reports.digest import gather, send_digest
     from gateway.timescales import BusinessCalendar
 
     config = state.config()
-    db = state.database(config)
+    db = state.read_database(config) if dry_run else state.database(config)
     clock = state.clock()
     if not dry_run:
         items = send_digest(db, config, clock, letters_for(config))
@@ -201,7 +200,7 @@ def digest(
             config,
             BusinessCalendar.from_config(config),
             clock.now(),
-            keyring_from_config(config),
+            read_keyring(config),
         )
     data = [{"title": s.title, "lines": s.lines} for s in sections]
 

@@ -76,6 +76,25 @@ class State:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--now") from None
 
+    def read_database(self, config: Config) -> Database:
+        """For commands that only read: never creates or migrates the database, and on SQLite
+        never takes the write lock (the daemon keeps writing while it runs)."""
+        db = Database(config.gateway.database, read_only=True)
+        missing = db.missing_file()
+        if missing is not None:
+            click.echo(
+                f"error: no database at {missing}: nothing has been recorded there yet; "
+                "`mash-gateway db upgrade` (or the first `mash-gateway run`) creates it",
+                err=True,
+            )
+            raise SystemExit(2)
+        try:
+            db.require_current()
+        except SchemaOutOfDate as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+        return db
+
     def database(self, config: Config) -> Database:
         db = Database(config.gateway.database)
         try:
@@ -90,6 +109,35 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def read_keyring(config: Config) -> Any:
+    """The keyring for a command that only reads: None (with a note) when it does not exist
+    yet, and never created; the signing passphrase is not needed to read."""
+    from gateway.crypto.keyring import CryptoError, MissingKeyring, keyring_from_config
+
+    try:
+        return keyring_from_config(config, create=False)
+    except MissingKeyring as exc:
+        click.echo(f"note: {exc}", err=True)
+        return None
+    except CryptoError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class GatewayGroup(click.Group):
+    """Turns a configuration problem found mid-command (a secret not set, say) into one line
+    naming the file, the key and the fix, with exit code 2: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            state = ctx.find_object(State)
+            where = f"{state.config_file}: " if state is not None else ""
+            for problem in exc.problems:
+                click.echo(f"error: {where}{problem}", err=True)
+            raise SystemExit(2) from None
 
 
 def letters_for(config: Config) -> Any:

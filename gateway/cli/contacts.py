@@ -32,7 +32,7 @@ def contacts_list(
     """List contacts, oldest first."""
     from gateway.domain.contacts import listing
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         rows = listing(session, incomplete=incomplete, since=since.date() if since else None)
 
@@ -78,7 +78,7 @@ def contacts_show(
     from gateway.domain.contacts import summary
     from gateway.store.models import AuditEvent, Contact
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         contact = session.execute(
             select(Contact).where(Contact.reference == reference)

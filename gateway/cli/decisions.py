@@ -103,7 +103,7 @@ def audit_show(
     from gateway.reports.audit import timeline
     from gateway.store import ledger
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         rows = timeline(session, reference.strip().upper())
         intact = not ledger.verify(session)
@@ -146,7 +146,7 @@ def audit_export(
 
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         text = export_csv(
             session, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC) + timedelta(days=1)

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from gateway.cli.common import State, common, pass_state
+from gateway.cli.common import State, common, pass_state, read_keyring
 from gateway.config import Config, parse_config
 from gateway.store.db import Database, SchemaOutOfDate
 
@@ -27,12 +27,7 @@ def inspect(
     """Show what the gateway would decide for raw messages; changes nothing."""
     config = _config_or_default(state)
     now = state.clock().now()
-    from gateway.crypto.keyring import CryptoError, keyring_from_config
-
-    try:
-        keyring = keyring_from_config(config)
-    except CryptoError as exc:
-        raise click.ClickException(str(exc)) from None
+    keyring = read_keyring(config)
     with _read_only_lookup(state, config) as lookup:
         results = _inspect_files(files, config, now, lookup, keyring)
     if as_json:

@@ -9,13 +9,18 @@ import click
 
 from gateway.cli.common import State, common, emit, pass_state
 from gateway.config import Config
+from gateway.crypto.keyring import Keyring
 
 
-def _keyring(config: Config):  # type: ignore[no-untyped-def]
-    from gateway.crypto.keyring import CryptoError, keyring_from_config
+def _keyring(config: Config, *, create: bool = True) -> Keyring | None:
+    """The configured keyring; None when a read-only command finds none there yet."""
+    from gateway.crypto.keyring import CryptoError, MissingKeyring, keyring_from_config
 
     try:
-        keyring = keyring_from_config(config)
+        keyring = keyring_from_config(config, create=create)
+    except MissingKeyring as exc:
+        click.echo(f"note: {exc}", err=True)
+        return None
     except CryptoError as exc:
         raise click.ClickException(str(exc)) from None
     if keyring is None:
@@ -37,7 +42,9 @@ def keys_import(state: State, file: Path) -> None:
     from gateway.crypto.keyring import pinned_keys
 
     config = state.config()
-    imported = _keyring(config).import_keys(file.read_bytes())
+    keyring = _keyring(config)
+    assert keyring is not None  # created when missing
+    imported = keyring.import_keys(file.read_bytes())
     if not imported:
         raise click.ClickException(f"{file}: no OpenPGP key found")
     pins = pinned_keys(config)
@@ -56,6 +63,7 @@ def keys_list(state: State, as_json: bool) -> None:
     config = state.config()
     pins = pinned_keys(config)
     now = state.clock().now()
+    keyring = _keyring(config, create=False)
     rows = [
         {
             "fingerprint": k.fingerprint,
@@ -66,7 +74,7 @@ def keys_list(state: State, as_json: bool) -> None:
             "pinned_to": pins.get(k.fingerprint),
             "problem": k.problem(now, "sign" if k.secret else "encrypt"),
         }
-        for k in _keyring(config).list_keys()
+        for k in (keyring.list_keys() if keyring else [])
     ]
 
     def text(items: list[dict[str, Any]]) -> None:
@@ -91,7 +99,7 @@ def keys_check(state: State, as_json: bool) -> None:
     from gateway.crypto.keyring import key_problems
 
     config = state.config()
-    problems = key_problems(config, _keyring(config), state.clock().now())
+    problems = key_problems(config, _keyring(config, create=False), state.clock().now())
     rows = [
         {
             "fingerprint": p.fingerprint,

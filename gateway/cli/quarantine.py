@@ -25,7 +25,7 @@ def quarantine_list(
     """List quarantined messages."""
     from gateway.inbound.quarantine import quarantine_list as listing
 
-    rows = listing(state.database(state.config()))
+    rows = listing(state.read_database(state.config()))
 
     def text(items: list[dict[str, Any]]) -> None:
         if not items:
@@ -55,7 +55,7 @@ def quarantine_show(
     from gateway.inbound.quarantine import quarantine_show as show
     from gateway.inbound.quarantine import raw_message
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     if raw:
         data = raw_message(db, message_id)
         if data is None:

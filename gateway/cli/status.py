@@ -18,7 +18,7 @@ def status(state: State, as_json: bool) -> None:
     from gateway.reports.status import status as compute
 
     config = state.config()
-    data = compute(state.database(config), config, state.clock().now())
+    data = compute(state.read_database(config), config, state.clock().now())
 
     def text(d: dict[str, Any]) -> None:
         m, o = d["messages"], d["outbox"]

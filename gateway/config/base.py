@@ -101,13 +101,23 @@ class Secret(_Section):
         if self.env:
             value = os.environ.get(self.env)
             if value is None:
-                raise ConfigError([f"{what}: environment variable {self.env} is not set"])
+                raise ConfigError(
+                    [
+                        f"{what}: environment variable {self.env} is not set; set it in the "
+                        "environment this command runs in (never in the file)"
+                    ]
+                )
             return value
         if self.file:
             try:
                 return Path(self.file).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError([f"{what}: cannot read {self.file}: {exc.strerror}"]) from exc
+                raise ConfigError(
+                    [
+                        f"{what}: cannot read {self.file}: {exc.strerror}; check the path and "
+                        "that this user may read it"
+                    ]
+                ) from exc
         raise ConfigError([f"{what}: no secret configured"])
 
 

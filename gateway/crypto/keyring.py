@@ -12,13 +12,14 @@ import io
 import logging
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import gnupg
 
-from gateway.config import Config
+from gateway.config import Config, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ _STATUS = re.compile(r"^\[GNUPG:\] ([A-Z_]+)(?: (.*))?$")
 
 class CryptoError(RuntimeError):
     pass
+
+
+class MissingKeyring(CryptoError):
+    """A read-only command found no keyring; it never makes one."""
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,21 @@ class Keyring:
     home: Path
     signing_key: str | None = None
     passphrase: str | None = None
+    # Where the passphrase comes from, read the first time the secret key is used (signing,
+    # decrypting), so that commands which never use it run without it.
+    passphrase_source: Callable[[], str] | None = field(default=None, repr=False)
+    # False for commands that only read: a missing keyring is then an error, never created.
+    create: bool = True
     _gpg: gnupg.GPG = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.create:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        elif not self.home.is_dir():
+            raise MissingKeyring(
+                f"no keyring at {self.home} yet: it is made by `mash-gateway keys import FILE` "
+                "or the first `mash-gateway run`"
+            )
         self._gpg = _GPG(gnupghome=str(self.home), options=list(GPG_OPTIONS))
         self._gpg.encoding = "utf-8"
         version = tuple(self._gpg.version or (0,))
@@ -144,6 +160,14 @@ class Keyring:
             raise CryptoError(
                 f"GnuPG {'.'.join(map(str, version))} is too old; 2.2.8 or later is required"
             )
+
+    def _passphrase(self) -> str | None:
+        if self.passphrase is None and self.passphrase_source is not None:
+            try:
+                self.passphrase = self.passphrase_source()
+            except ConfigError as exc:
+                raise CryptoError("; ".join(exc.problems)) from None
+        return self.passphrase
 
     # --- keys ----------------------------------------------------------------------------
     def import_keys(self, data: bytes) -> list[str]:
@@ -178,7 +202,7 @@ class Keyring:
         if not self.signing_key:
             raise CryptoError("no gateway.signing_key configured")
         result = self._gpg.sign(
-            data, keyid=self.signing_key, passphrase=self.passphrase, detach=True, binary=False
+            data, keyid=self.signing_key, passphrase=self._passphrase(), detach=True, binary=False
         )
         statuses = status_lines(result.stderr)
         if not any(s.keyword == "SIG_CREATED" for s in statuses):
@@ -200,7 +224,7 @@ class Keyring:
         integrity check (GOODMDC, or AEAD) and no error, the plaintext is thrown away."""
         # gpg stops writing past the cap itself; the length check below is the second guard.
         result = self._gpg.decrypt(
-            data, passphrase=self.passphrase, extra_args=["--max-output", str(MAX_PLAINTEXT)]
+            data, passphrase=self._passphrase(), extra_args=["--max-output", str(MAX_PLAINTEXT)]
         )
         statuses = tuple(status_lines(result.stderr))
         words = {s.keyword for s in statuses}
@@ -273,10 +297,14 @@ class KeyProblem:
 
 
 def key_problems(
-    config: Config, keyring: Keyring, now: datetime, warn_within: timedelta = timedelta(days=30)
+    config: Config,
+    keyring: Keyring | None,
+    now: datetime,
+    warn_within: timedelta = timedelta(days=30),
 ) -> list[KeyProblem]:
-    """Pinned keys that are missing, expired or revoked, and those expiring soon."""
-    keys = {k.fingerprint: k for k in keyring.list_keys()}
+    """Pinned keys that are missing, expired or revoked, and those expiring soon (with no
+    keyring yet, every pinned key is missing)."""
+    keys = {k.fingerprint: k for k in keyring.list_keys()} if keyring is not None else {}
     out = []
     for fingerprint, owner in sorted(pinned_keys(config).items(), key=lambda item: item[1]):
         key = keys.get(fingerprint)
@@ -294,16 +322,23 @@ def key_problems(
     return out
 
 
-def keyring_from_config(config: Config) -> Keyring | None:
-    """The gateway's keyring, when `gateway.gnupg_home` is set."""
+def keyring_from_config(config: Config, *, create: bool = True) -> Keyring | None:
+    """The gateway's keyring, when `gateway.gnupg_home` is set. The signing passphrase is read
+    only when the secret key is first used; `create=False` never makes the keyring's folder."""
     gateway = config.gateway
     if not gateway.gnupg_home:
         return None
     secret = gateway.signing_passphrase
+    what = (
+        "gateway.signing_key_passphrase_env"
+        if gateway.signing_key_passphrase_env
+        else "gateway.signing_key_passphrase_file"
+    )
     return Keyring(
         Path(gateway.gnupg_home),
         signing_key=gateway.signing_key,
-        passphrase=secret.resolve("gateway.signing_key passphrase") if secret else None,
+        passphrase_source=(lambda: secret.resolve(what)) if secret else None,
+        create=create,
     )
 
 

@@ -45,10 +45,12 @@ def run_checks(config: Config, clock: Clock) -> list[str]:
         probe.unlink()
     except OSError as exc:
         problems.append(f"gateway.state_dir {state_dir}: not writable ({exc.strerror})")
-    db = Database(config.gateway.database)
+    db = Database(config.gateway.database, read_only=True)
     try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        # A missing SQLite file is no problem (the first run makes it) and is not made here.
+        if db.missing_file() is None:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         problems.append(
             f"gateway.database: cannot connect ({type(exc).__name__}); "
@@ -87,7 +89,7 @@ def _key_problems(config: Config, clock: Clock) -> list[str]:
     if not config.gateway.gnupg_home:
         return []
     try:
-        keyring = keyring_from_config(config)
+        keyring = keyring_from_config(config, create=False)
     except (CryptoError, ConfigError) as exc:
         return [f"gateway.gnupg_home: {exc}"]
     assert keyring is not None

@@ -23,8 +23,9 @@ class SchemaOutOfDate(RuntimeError):
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = read_only
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
@@ -33,7 +34,7 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
-            _sqlite_pragmas(self.engine)
+            _sqlite_pragmas(self.engine, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -41,6 +42,15 @@ class Database:
         """One unit of work: commits on success, rolls back on any exception."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def missing_file(self) -> str | None:
+        """The SQLite file's path when it does not exist (a read must not create it)."""
+        if not self.is_sqlite:
+            return None
+        path = self.url.split("///", 1)[-1]
+        if not path or path == ":memory:" or Path(path).exists():
+            return None
+        return path
 
     def skip_locked(self) -> bool:
         return self.engine.dialect.name == "postgresql"
@@ -76,7 +86,7 @@ def _alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, begin: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so BEGIN IMMEDIATE below is honoured.
@@ -90,5 +100,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Writers queue for the lock at BEGIN instead of failing on upgrade mid-transaction.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue for the lock at BEGIN instead of failing on upgrade mid-transaction;
+        # a read-only user begins deferred, so it never holds the write lock (WAL lets it read
+        # while the daemon writes).
+        connection.exec_driver_sql(begin)
