@@ -233,8 +233,9 @@ def cases() -> list[Case]:
     ]
 
 
-def outcome(case: Case) -> str:
-    ctx = StepContext(CONFIG, NOW, Lookup(), default_handlers())  # type: ignore[arg-type]
+def outcome(case: Case, lookup: object | None = None) -> str:
+    """The verdict on one case, against the hand-written state or a real `DbLookup`."""
+    ctx = StepContext(CONFIG, NOW, lookup or Lookup(), default_handlers())  # type: ignore[arg-type]
     decision = run(PROCESS_STEPS, Work(raw=case.raw, received_at=NOW), ctx).decision
     assert decision is not None
     replies = decision.of(CheckReplyDraft)
@@ -245,3 +246,56 @@ def outcome(case: Case) -> str:
     if any(u.out_of_office for u in decision.of(CheckUpdate)):
         return f"kind {decision.kind}, out-of-office"
     return f"kind {decision.kind}"
+
+
+def seed(session: object) -> None:
+    """The same state as `Lookup`, as rows: one contact, its two checks, the mail that asked."""
+    from sqlalchemy.orm import Session
+
+    from gateway.store.models import Check, Contact, OutboxRow
+
+    assert isinstance(session, Session)
+    contact = Contact(
+        reference="MASH-2026-000001",
+        received_at=NOW,
+        created_at=NOW,
+        channel="email",
+        source="school",
+        missing=[],
+        referral={},
+        linked=[],
+    )
+    session.add(contact)
+    session.flush()
+    for info in (POLICE, HEALTH):
+        session.add(
+            Check(
+                id=info.id,
+                contact_id=contact.id,
+                reference=info.reference,
+                agency=info.agency,
+                rag=info.rag,
+                token=info.token,
+                context="Bruising reported by school.",
+                questions=[],
+                requested_by="duty.manager@hackney.example",
+                requested_at=info.requested_at,
+                due_at=info.due_at,
+                status=info.status,
+                request_message_id=info.request_message_id,
+            )
+        )
+    for message_id in sorted(Lookup.ours):
+        session.add(
+            OutboxRow(
+                header_message_id=message_id,
+                envelope_from="mash+bounce@hackney.example",
+                recipients=["police-mash@met.example"],
+                raw=b"",
+                purpose="check",
+                subject_ref="MASH-2026-000001",
+                state="sent",
+                next_attempt_at=NOW,
+                created_at=NOW,
+            )
+        )
