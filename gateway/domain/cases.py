@@ -134,8 +134,10 @@ def find_case(
                 select(OpenCase).where(OpenCase.nhs_number == nhs_number)
             ).scalars()
         ]
-    if not candidates and date_of_birth and (given or family):
-        key = name_key(given, family)
+    key = name_key(given, family)
+    # A date of birth alone never matches: the name must make a key (an empty key, a name with
+    # no letters at all, would match every other such name born the same day).
+    if not candidates and date_of_birth and key:
         candidates += [
             (c, "name and date of birth")
             for c in session.execute(

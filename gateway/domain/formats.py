@@ -6,6 +6,8 @@ import re
 import unicodedata
 from datetime import date
 
+from anyascii import anyascii
+
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -51,10 +53,12 @@ def valid_nhs_number(text: str) -> bool:
 
 
 def name_key(given: str | None, family: str | None) -> str:
-    """Case, accents, hyphens and word order do not matter: "Brontë-Smith, Zoë" matches
-    "zoe bronte smith"."""
-    text = f"{given or ''} {family or ''}"
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    """Case, accents, hyphens, word order, script and zero-width characters do not matter:
+    "Brontë-Smith, Zoë" matches "zoe bronte smith", "Мария Иванова" matches "Mariya Ivanova".
+    Empty for a name with no letters or digits at all: an empty key never matches anything."""
+    text = unicodedata.normalize("NFKC", f"{given or ''} {family or ''}")
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    # Transliterated, not stripped: a Cyrillic or Arabic name must not become the empty key.
+    text = anyascii(text).casefold()
     words = re.findall(r"[a-z0-9]+", text.replace("'", ""))
     return " ".join(sorted(words))
