@@ -25,7 +25,6 @@ from gateway.clock import FrozenClock
 from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.domain.checks.request import CheckError, Request, request_checks
-from gateway.inbound.commands import parse_command
 from gateway.reports.digest import send_digest
 from gateway.store.models import Check, CheckReply, Message, OutboxRow, ReplyAttachment
 
@@ -340,6 +339,8 @@ def test_checks_request_and_list_on_the_command_line(
         "red",
         "--context",
         "",
+        "--by",
+        "Duty Manager",
     )
     assert refused.returncode != 0 and "why the information is needed" in refused.stderr
     made = cli(
@@ -385,6 +386,12 @@ def test_checks_request_and_list_on_the_command_line(
     assert [r["overdue"] for r in json.loads(later.stdout)] == [True, True]
 
 
+# Our boundary server's verdict on a manager's own mail: how a manager without a key
+# authenticates (gateway.authserv_id names the boundary).
+BOUNDARY = 'authserv_id = "mx.hackney.example"\n'
+PASSED = "mx.hackney.example; dmarc=pass header.from=hackney.example"
+
+
 def _command(
     sender: str,
     body: str,
@@ -393,29 +400,21 @@ def _command(
     n: int,
     in_reply_to: str | None = None,
 ) -> bytes:
-    return plain_message(
-        n,
-        sender=sender,
-        subject=subject,
-        body=body,
-        headers={"In-Reply-To": in_reply_to} if in_reply_to else None,
-    )
+    headers = {"Authentication-Results": PASSED}
+    if in_reply_to:
+        headers["In-Reply-To"] = in_reply_to
+    return plain_message(n, sender=sender, subject=subject, body=body, headers=headers)
 
 
-def test_parse_command_block() -> None:
-    command = parse_command(
-        "Please ask:\nCHECKS amber police, health and camhs\nContext: Bruising reported;\n"
-        "household may be known.\n\nQuestion: Any call-outs?\nQuestion: GP registered?\nThanks\n"
-    )
-    assert command is not None
-    assert command.rag == "amber" and command.agencies == ["police", "health", "camhs"]
-    assert command.context == "Bruising reported; household may be known."
-    assert command.questions == ["Any call-outs?", "GP registered?"]
-    assert parse_command("no command here\nchecks are fine") is None
-
-
-def test_manager_command_emails_request_checks_and_are_answered(world: World) -> None:
+def test_manager_command_emails_request_checks_and_are_answered(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
+) -> None:
     manager = "duty.manager@hackney.example"
+    cfg, _ = make_config(
+        db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, extra=AGENCIES, gateway_extra=BOUNDARY
+    )
+    world = World(dovecot, smtp_sink, cfg)
+    world.run((REFERRALS / "plain-school.eml").read_bytes())  # MASH-2026-000001
     ack = world.sent("sam.teacher@stjohns-school.example")[0]
     world.run(
         _command(
@@ -427,6 +426,8 @@ def test_manager_command_emails_request_checks_and_are_answered(world: World) ->
         ),
         _command(manager, "CHECKS GREEN police\n", n=21),  # no context
         _command(manager, "CHECKS AMBER fire\nContext: x\n", n=22),  # unknown agency
+        # Not a manager: never read for commands, whatever its lines say (a reply about
+        # the contact, filed as correspondence).
         _command("someone@example.org", "CHECKS RED police\nContext: let me in\n", n=23),
     )
     (request,) = world.sent("police-mash@met.example")
@@ -453,8 +454,10 @@ def test_manager_command_emails_request_checks_and_are_answered(world: World) ->
             ("police", "red", manager),
             ("health", "red", manager),
         }
-        held = session.execute(select(Message).where(Message.state == "quarantined")).scalar_one()
-        assert held.quarantine_reason == "triage:command-not-from-manager"
+        kinds = sorted(m.kind for m in session.execute(select(Message)).scalars())
+        assert kinds == ["correspondence", *["manager_command"] * 3, "referral"]
+        held = select(Message).where(Message.state == "quarantined")
+        assert session.execute(held).first() is None
     assert not world.sent("someone@example.org")
 
 
@@ -465,13 +468,17 @@ def test_a_manager_with_a_pinned_key_is_refused_unsigned_commands(
         '\n[[manager]]\nname = "Keyed Manager"\naddress = "keyed@hackney.example"\n'
         'key = "0123456789ABCDEF0123456789ABCDEF01234567"\n'
     )
-    cfg, _ = make_config(db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, extra=keyed)
+    cfg, _ = make_config(
+        db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink, extra=keyed, gateway_extra=BOUNDARY
+    )
     w = World(dovecot, smtp_sink, cfg)
     w.run((REFERRALS / "plain-school.eml").read_bytes())
+    # DMARC passed, but this manager's key is pinned: only mail signed with it counts.
     w.run(_command("keyed@hackney.example", "CHECKS RED police\nContext: urgent\n", n=30))
     assert not w.sent("police-mash@met.example")
-    (refusal,) = w.sent("keyed@hackney.example")
-    assert "only a validly signed command is accepted" in _text(refusal)
+    (refusal,) = w.sent("keyed@hackney.example")  # the managers' alert, not an answer
+    assert "only mail signed with it counts" in _text(refusal)
+    assert "duty.manager@hackney.example" in refusal.recipients
 
 
 def test_a_chase_missed_while_the_daemon_was_down_is_sent_when_it_starts(
@@ -525,6 +532,8 @@ def test_a_checks_life_stepped_with_run_once_now(
         "amber",
         "--context",
         "Bruising reported; is the household known?",
+        "--by",
+        "Duty Manager",
     )
     cli(START, "run", "--once")
     (request,) = [_mail(m) for m in smtp_sink.messages if police in m.recipients]

@@ -106,9 +106,10 @@ def test_status_and_quarantine_commands(
         capture_output=True,
     )
     assert raw.stdout == plain_message(2)
-    released = gateway("-c", str(path), "quarantine", "release", str(held["id"]))
+    release = ("-c", str(path), "quarantine", "release", str(held["id"]), "--by", "Duty Manager")
+    released = gateway(*release)
     assert released.returncode == 0, released.stderr
-    again = gateway("-c", str(path), "quarantine", "release", str(held["id"]))
+    again = gateway(*release)
     assert again.returncode != 0 and "not in quarantine" in again.stderr
     gateway("-c", str(path), "run", "--once")
     status = json.loads(gateway("-c", str(path), "status", "--json").stdout)

@@ -87,6 +87,7 @@ class Mash:
             dovecot=dovecot,
             smtp=smtp,
             extra=f'[clocks]\nsection47_address = "{SW_UNIT}"\n',
+            gateway_extra='authserv_id = "mx.hackney.example"\n',
         )
         self.dovecot, self.smtp = dovecot, smtp
         self.now = START
@@ -260,6 +261,9 @@ def test_decisions_by_a_managers_command_email(mash: Mash) -> None:
             sender="duty.manager@hackney.example",
             subject="Re: MASH-2026-000001",
             body="DECISION C\nReason: Bruising and a disclosure; screen in the MASH.\n",
+            # How a manager without a pinned key authenticates: our boundary's dmarc=pass.
+            headers={"Authentication-Results": "mx.hackney.example; dmarc=pass header.from="
+                     "hackney.example"},
         )
     )
     assert mash.contact("MASH-2026-000001").status == "csc-screening"

@@ -469,6 +469,8 @@ def test_round_trip_encrypted_request_and_verified_reply(
             "red",
             "--context",
             "Bruising; is the household known?",
+            "--by",
+            "Duty Manager",
         ],
         capture_output=True,
         text=True,
@@ -485,7 +487,12 @@ def test_round_trip_encrypted_request_and_verified_reply(
     inner = world.police.decrypt(_armored(sent.data))  # the partner's own key opens it
     assert b"Amira Okafor" in inner and b"Bruising; is the household known?" in inner
 
-    answer = entity("One domestic call-out in 2025.\n")
+    # Police's client keeps the subject inside the signature (protected headers): what the
+    # signed answer is about is signed too.
+    answer = entity(
+        "One domestic call-out in 2025.\n",
+        subject=f"RE: [RED] MASH check MASH-2026-000001 [#{token}]",
+    )
     reply_body = encrypted_entity(world.police.encrypt(answer, [world.mash.fingerprint]))
     headers = {
         "From": "police-mash@met.example",
@@ -661,7 +668,10 @@ def test_a_manager_with_a_pinned_key_commands_only_by_signed_mail(
     daemon.prepare()
     dovecot.append("mash", (REFERRALS / "plain-school.eml").read_bytes(), arrived=START)
     daemon.run_once()
-    command = entity("CHECKS RED police\nContext: bruising reported; is the family known?\n")
+    command = entity(
+        "CHECKS RED police\nContext: bruising reported; is the family known?\n",
+        subject="Re: MASH-2026-000001",  # what the signed command is about is signed too
+    )
     headers = {
         "From": "boss@hackney.example",
         "To": "mash@hackney.example",
@@ -677,8 +687,9 @@ def test_a_manager_with_a_pinned_key_commands_only_by_signed_mail(
     dovecot.append("mash", forged, arrived=START)
     daemon.run_once()
     assert not [m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]
+    # Refused without an answer to the sender: the managers' alert names what failed.
     (refusal,) = [m for m in smtp_sink.messages if "boss@hackney.example" in m.recipients]
-    assert b"wrong-key" in refusal.data
+    assert b"wrong-key" in refusal.data and b"was not answered" in refusal.data
     dovecot.append("mash", signed, arrived=START)
     daemon.run_once()
     assert len([m for m in smtp_sink.messages if "police-mash@met.example" in m.recipients]) == 1

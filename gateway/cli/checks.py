@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 import click
 from sqlalchemy import select
 
-from gateway.cli.common import State, common, emit, letters_for, pass_state, read_keyring
+from gateway.cli.common import (
+    State,
+    acting_manager,
+    common,
+    emit,
+    letters_for,
+    pass_state,
+    read_keyring,
+)
+from gateway.domain.managers import describe
 
 
 @click.group()
@@ -30,7 +38,11 @@ def checks() -> None:
 )
 @click.option("--context", required=True, help="Why the information is needed (Caldicott).")
 @click.option("--question", "questions", multiple=True, help="A question for the partners.")
-@click.option("--by", "requested_by", help="Who asks [default: the login name].")
+@click.option(
+    "--by",
+    "requested_by",
+    help="The [[manager]] asking (name or address) [default: the one whose os_user you are].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
 def checks_request(
@@ -47,6 +59,7 @@ def checks_request(
     from gateway.domain.checks.request import CheckError, Request, check_summary, request_checks
 
     config = state.config()
+    manager = acting_manager(config, requested_by)
     db = state.database(config)
     now = state.clock().now()
     request = Request(
@@ -55,7 +68,7 @@ def checks_request(
         rag=rag.lower(),
         context=context,
         questions=tuple(q for q in questions if q.strip()),
-        requested_by=requested_by or getpass.getuser(),
+        requested_by=describe(manager),
     )
     try:
         with db.transaction() as session:

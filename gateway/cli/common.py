@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import logging
 import sys
@@ -13,7 +14,8 @@ from typing import Any
 import click
 
 from gateway.clock import Clock, FrozenClock, SystemClock, parse_instant
-from gateway.config import Config, ConfigError, config_path, load_config
+from gateway.config import Config, ConfigError, ManagerSection, config_path, load_config
+from gateway.domain.managers import UnknownManager, resolve_manager
 from gateway.store.db import Database, SchemaOutOfDate
 
 
@@ -138,6 +140,20 @@ class GatewayGroup(click.Group):
             for problem in exc.problems:
                 click.echo(f"error: {where}{problem}", err=True)
             raise SystemExit(2) from None
+
+
+def acting_manager(config: Config, by: str | None) -> ManagerSection:
+    """The [[manager]] a command acts for: `--by` (name or address, any case), else the one
+    whose `os_user` is the login name. Anyone else: exit 2, listing the managers."""
+    try:
+        login: str | None = getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment or the password database
+        login = None
+    try:
+        return resolve_manager(config, by, login)
+    except UnknownManager as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 def letters_for(config: Config) -> Any:

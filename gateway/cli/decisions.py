@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
-from gateway.cli.common import State, common, emit, letters_for, pass_state
+from gateway.cli.common import State, acting_manager, common, emit, letters_for, pass_state
+from gateway.domain.managers import describe
 
 
 @click.command()
@@ -41,7 +41,11 @@ from gateway.cli.common import State, common, emit, letters_for, pass_state
 )
 @click.option("--no-letter", is_flag=True, help="Withhold the outcome letter; --reason says why.")
 @click.option("--letter-reason", help="Why the letter is withheld, if not the --reason.")
-@click.option("--by", "decided_by", help="The manager deciding [default: the login name].")
+@click.option(
+    "--by",
+    "decided_by",
+    help="The [[manager]] deciding (name or address) [default: the one whose os_user you are].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
 def decide(
@@ -60,11 +64,12 @@ def decide(
     from gateway.domain.decisions import DecisionError, DecisionRequest, record
 
     config = state.config()
+    manager = acting_manager(config, decided_by)
     db = state.database(config)
     request = DecisionRequest(
         reference=reference.strip().upper(),
         reason=reason,
-        decided_by=decided_by or getpass.getuser(),
+        decided_by=describe(manager),
         decision=decision.upper() if decision else None,
         outcome=outcome,
         section=section,

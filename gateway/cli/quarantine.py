@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from gateway.cli.common import State, common, emit, pass_state
+from gateway.cli.common import State, acting_manager, common, emit, pass_state
+from gateway.domain.managers import describe
 
 
 @click.group()
@@ -81,18 +82,24 @@ def quarantine_show(
 @quarantine.command("release")
 @common
 @click.argument("message_id", type=int)
-@click.option("--by", "actor", default="operator", show_default=True, help="Who releases it.")
+@click.option(
+    "--by",
+    "actor",
+    help="The [[manager]] releasing it (name or address) [default: the one whose os_user you are].",
+)
 @pass_state
 def quarantine_release(
-    state: State, message_id: int, actor: str
+    state: State, message_id: int, actor: str | None
 ) -> None:
     """Send a quarantined message through the pipeline again."""
     from gateway.inbound.quarantine import NotQuarantined
     from gateway.inbound.quarantine import quarantine_release as release
 
-    db = state.database(state.config())
+    config = state.config()
+    manager = acting_manager(config, actor)
+    db = state.database(config)
     try:
-        release(db, message_id, state.clock().now(), actor)
+        release(db, message_id, state.clock().now(), describe(manager))
     except NotQuarantined as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"message {message_id} released; the next run processes it again")

@@ -217,4 +217,8 @@ class MetricsSection(_Section):
 class ManagerSection(_Section):
     name: StrictStr
     address: EmailAddress
+    # Authenticates the manager's command emails: only mail signed with this key counts.
+    # Without a key, our boundary's dmarc=pass (gateway.authserv_id) does.
     key: Fingerprint | None = None
+    # The operating-system login name that acts as this manager when a command has no --by.
+    os_user: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None

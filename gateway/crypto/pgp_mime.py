@@ -165,6 +165,9 @@ class Unwrapped:
     # The signature covers only a nested part, not the whole body.
     partial: bool = False
     reasons: list[str] = field(default_factory=list)
+    # The header fields inside what was signed (protected headers: Subject, In-Reply-To, ...):
+    # what a signed message says it is about. Empty for inline PGP, which signs no headers.
+    signed_headers: bytes = b""
 
 
 def _header_block(raw: bytes) -> tuple[bytes, bytes]:
@@ -319,7 +322,12 @@ def _decrypt(raw: bytes, message: Message, keyring: Keyring) -> Unwrapped:
         nested = _verify_signed(plaintext, inner, raw, keyring)
         nested.encrypted = True
         return nested
-    unwrapped = Unwrapped(_merge(raw, plaintext), encrypted=True, signature=signature)
+    unwrapped = Unwrapped(
+        _merge(raw, plaintext),
+        encrypted=True,
+        signature=signature,
+        signed_headers=b"" if inline else _header_block(plaintext)[0],
+    )
     if signature.status == "none" and _nested_signature(inner):
         unwrapped.partial = True
         unwrapped.reasons.append("a signature inside covers only part of the message")
@@ -339,7 +347,9 @@ def _verify_signed(
     signature_bytes = _header_block(signature_part)[1]
     verified = keyring.verify_detached(crlf(signed), signature_bytes)
     signature = judge(verified.statuses, crlf(signed))
-    return Unwrapped(_merge(outer_raw, signed), signature=signature)
+    return Unwrapped(
+        _merge(outer_raw, signed), signature=signature, signed_headers=_header_block(signed)[0]
+    )
 
 
 def _verify_inline(raw: bytes, message: Message, keyring: Keyring) -> Unwrapped:

@@ -8,7 +8,6 @@ fail from our own boundary server's Authentication-Results.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +16,7 @@ from email.message import Message
 from gateway.config import Config
 from gateway.crypto.keyring import owner_of
 from gateway.crypto.pgp_mime import Unwrapped
-from gateway.mail.decode import headers
+from gateway.mail.authresults import boundary_dmarc
 
 CLOCK_SKEW = timedelta(minutes=5)
 _PROBLEMS = {
@@ -57,15 +56,9 @@ class Verdict:
 
 
 def dmarc_failed(message: Message, authserv_id: str | None) -> bool:
-    """dmarc=fail in the topmost Authentication-Results from our own boundary server only:
-    anything a sender adds lies below it, and others' authserv-ids are not ours to trust."""
-    if not authserv_id:
-        return False
-    for value in headers(message, "Authentication-Results"):
-        server = value.split(";", 1)[0].strip().split()[0] if value.strip() else ""
-        if server.lower() == authserv_id.lower():
-            return re.search(r"\bdmarc\s*=\s*fail\b", value, re.I) is not None
-    return False
+    """dmarc=fail (or none under p=reject) in the topmost Authentication-Results from our own
+    boundary server only: anything a sender adds lies below it, and others' are not ours."""
+    return boundary_dmarc(message, authserv_id).failed
 
 
 def judge(

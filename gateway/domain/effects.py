@@ -87,9 +87,12 @@ class RecordDecision:
 
 @dataclass(frozen=True)
 class RememberSignature:
-    """A verified signed payload, remembered so that a replay of it is refused."""
+    """A verified signed payload, remembered with the check or contact it was bound to, so
+    that the same payload arriving again, bound anywhere, is refused as a replay."""
 
     payload_sha256: str
+    check_id: int | None = None
+    subject_ref: str | None = None
 
 
 Effect = (

@@ -150,7 +150,13 @@ class Applier:
         session: Session, message: Message, effect: RememberSignature, now: datetime
     ) -> list[OutgoingMail]:
         session.add(
-            SeenSignature(payload_sha256=effect.payload_sha256, message_id=message.id, seen_at=now)
+            SeenSignature(
+                payload_sha256=effect.payload_sha256,
+                message_id=message.id,
+                seen_at=now,
+                check_id=effect.check_id,
+                subject_ref=effect.subject_ref,
+            )
         )
         return []
 

@@ -1,51 +1,103 @@
-"""Managers' command emails: `CHECKS RED police health` and a `Context:` paragraph.
+"""Managers' command emails: the grammar. Pure parsing; who may command is decided elsewhere.
 
-Pure parsing; who may command, and what happens, is decided by the handler.
+A command is the first non-blank line of the message's new text (above any quoted history),
+starting with one of the verbs below written in capitals, followed by its argument lines:
 
     CHECKS AMBER police health
     Context: School reports bruising; we need to know whether the household is known.
     Question: Any call-outs to the address in the last 12 months?
+
+Anything else is not a command, whoever sends it: `Decision pending` in a referral, or
+`Outcome NFA` in a partner's reply, is just text. A verb is one entry in VERBS (its name, a
+parser of its arguments and a usage line); its action is one entry in the command handler's
+table (gateway/inbound/handlers/command.py, `ACTIONS`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-_COMMAND = re.compile(r"^\s*checks\s+(red|amber|green)\b(.*)$", re.I)
-_DECISION = re.compile(r"^\s*(decision|outcome)\s+([a-z-]+)\s*$", re.I)
+_FIRST = re.compile(r"^\s*([A-Z][A-Z-]*)(?:\s+(.*?))?\s*$")
 _REASON = re.compile(r"^\s*reason\s*:\s*(.*)$", re.I)
-_NO_LETTER = re.compile(r"^\s*no[ -]letter\b", re.I)
+_NO_LETTER = re.compile(r"^\s*no[ -]letter\s*$", re.I)
 _SECTION = re.compile(r"^\s*section\s+(17|47)\s*$", re.I)
 _CONTEXT = re.compile(r"^\s*context\s*:\s*(.*)$", re.I)
 _QUESTION = re.compile(r"^\s*question\s*:\s*(.*)$", re.I)
+RAGS = ("red", "amber", "green")
+DECISIONS = ("A", "B", "C", "D")
 
 
-@dataclass
+class CommandError(ValueError):
+    """What is wrong with a command's arguments: told to the (authenticated) manager."""
+
+
+@dataclass(frozen=True)
 class Command:
-    rag: str
-    agencies: list[str]
-    context: str = ""
-    questions: list[str] = field(default_factory=list)
+    """A parsed command: its verb, its first line as written (for the record) and the
+    verb's own arguments object."""
+
+    verb: str
+    line: str
+    args: object
 
 
-@dataclass
-class DecisionCommand:
-    """`DECISION C` or `OUTCOME early-help`, a `Reason:` paragraph, optionally `SECTION 47`
-    and `NO LETTER` (the reason then says why the letter is withheld)."""
-
-    kind: str  # "decision" or "outcome"
-    code: str
-    reason: str = ""
-    section: str | None = None
-    letter: bool = True
+@dataclass(frozen=True)
+class Verb:
+    name: str
+    # (the rest of the first line, the argument lines after it) -> the arguments object
+    parse: Callable[[str, list[str]], object]
+    usage: str
 
 
-def looks_like_command(text: str) -> bool:
-    return any(_COMMAND.match(line) or _DECISION.match(line) for line in text.splitlines())
+VERBS: dict[str, Verb] = {}
 
 
-def _paragraph(lines: list[str], opener: re.Pattern[str]) -> str:
+Parser = Callable[[str, list[str]], object]
+
+
+def verb(name: str, usage: str) -> Callable[[Parser], Parser]:
+    """Register a verb: `@verb("SHOW", "SHOW MASH-2026-000123")` over its argument parser."""
+
+    def register(parse: Parser) -> Parser:
+        if name in VERBS or not re.fullmatch(r"[A-Z][A-Z-]*", name):
+            raise ValueError(f"verb {name!r} is taken or not written in capitals")
+        VERBS[name] = Verb(name, parse, usage)
+        return parse
+
+    return register
+
+
+def command_line(text: str) -> tuple[str, str, list[str]] | None:
+    """(verb, rest of the line, the lines after it) when TEXT starts with a command."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        found = _FIRST.match(line)
+        if found is None or found.group(1) not in VERBS:
+            return None
+        return found.group(1), found.group(2) or "", lines[index + 1 :]
+    return None
+
+
+def is_command(text: str) -> bool:
+    return command_line(text) is not None
+
+
+def parse(text: str) -> Command | None:
+    """The command TEXT starts with, or None; raises CommandError when its arguments are
+    wrong (the verb was meant, so the manager is told what is wrong)."""
+    found = command_line(text)
+    if found is None:
+        return None
+    name, rest, lines = found
+    summary = f"{name} {rest}".strip()[:200]
+    return Command(name, summary, VERBS[name].parse(rest, lines))
+
+
+def paragraph(lines: list[str], opener: re.Pattern[str]) -> str:
     """The text after `Label:` up to the next blank line."""
     for index, line in enumerate(lines):
         found = opener.match(line)
@@ -59,52 +111,74 @@ def _paragraph(lines: list[str], opener: re.Pattern[str]) -> str:
     return ""
 
 
-def parse_decision(text: str) -> DecisionCommand | None:
-    lines = text.splitlines()
-    found = next((m for line in lines if (m := _DECISION.match(line)) is not None), None)
-    if found is None:
-        return None
-    kind = found.group(1).lower()
-    code = found.group(2).upper() if kind == "decision" else found.group(2).lower()
-    section = next((m.group(1) for line in lines if (m := _SECTION.match(line))), None)
-    return DecisionCommand(
-        kind=kind,
-        code=code,
-        reason=_paragraph(lines, _REASON),
-        section=section,
-        letter=not any(_NO_LETTER.match(line) for line in lines),
-    )
+# --- the verbs -------------------------------------------------------------------------------
 
 
-def parse_command(text: str) -> Command | None:
-    """The first command block in TEXT (the message's new text), or None."""
-    lines = text.splitlines()
-    found = next(
-        ((i, m) for i, line in enumerate(lines) if (m := _COMMAND.match(line)) is not None), None
-    )
-    if found is None:
-        return None
-    index, match = found
-    agencies = [
-        word.lower()
-        for word in re.split(r"[\s,;]+", match.group(2))
-        if word and word.lower() not in ("and", "&")
-    ]
-    command = Command(rag=match.group(1).lower(), agencies=agencies)
+@dataclass
+class ChecksArgs:
+    rag: str
+    agencies: list[str]
+    context: str = ""
+    questions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DecisionArgs:
+    """`DECISION C` or `OUTCOME early-help`, a `Reason:` paragraph, optionally `SECTION 47`
+    and `NO LETTER` (the reason then says why the letter is withheld)."""
+
+    kind: str  # "decision" or "outcome"
+    code: str
+    reason: str = ""
+    section: str | None = None
+    letter: bool = True
+
+
+@verb("CHECKS", "CHECKS RED police health, then a 'Context:' paragraph and 'Question:' lines")
+def parse_checks(rest: str, lines: list[str]) -> ChecksArgs:
+    words = [w for w in re.split(r"[\s,;]+", rest) if w]
+    if not words or words[0].lower() not in RAGS:
+        raise CommandError("CHECKS needs a RAG first: CHECKS RED police health")
+    agencies = [w.lower() for w in words[1:] if w.lower() not in ("and", "&")]
+    args = ChecksArgs(rag=words[0].lower(), agencies=agencies)
     context: list[str] | None = None
-    for line in lines[index + 1 :]:
+    for line in lines:
         if (question := _QUESTION.match(line)) is not None:
             context = None
             if question.group(1).strip():
-                command.questions.append(question.group(1).strip())
+                args.questions.append(question.group(1).strip())
         elif (opening := _CONTEXT.match(line)) is not None:
             context = [opening.group(1).strip()]
         elif context is not None:
             if not line.strip():  # the paragraph ends at a blank line
-                command.context = " ".join(filter(None, context))
                 context = None
             else:
                 context.append(line.strip())
         if context is not None:
-            command.context = " ".join(filter(None, context))
-    return command
+            args.context = " ".join(filter(None, context))
+    return args
+
+
+def _ruling(kind: str, rest: str, lines: list[str]) -> DecisionArgs:
+    code = rest.strip()
+    if not re.fullmatch(r"[A-Za-z-]+", code):
+        raise CommandError(f"{kind.upper()} needs one code, e.g. DECISION C or OUTCOME early-help")
+    if kind == "decision" and code.upper() not in DECISIONS:
+        raise CommandError(f"unknown decision {code!r}: one of {', '.join(DECISIONS)}")
+    return DecisionArgs(
+        kind=kind,
+        code=code.upper() if kind == "decision" else code.lower(),
+        reason=paragraph(lines, _REASON),
+        section=next((m.group(1) for line in lines if (m := _SECTION.match(line))), None),
+        letter=not any(_NO_LETTER.match(line) for line in lines),
+    )
+
+
+@verb("DECISION", "DECISION A|B|C|D, then a 'Reason:' paragraph; optionally SECTION 47, NO LETTER")
+def parse_decision(rest: str, lines: list[str]) -> DecisionArgs:
+    return _ruling("decision", rest, lines)
+
+
+@verb("OUTCOME", "OUTCOME early-help (or another outcome), then a 'Reason:' paragraph")
+def parse_outcome(rest: str, lines: list[str]) -> DecisionArgs:
+    return _ruling("outcome", rest, lines)

@@ -13,8 +13,16 @@ from gateway.crypto.keyring import Keyring
 from gateway.crypto.pgp_mime import Unwrapped, unwrap
 from gateway.domain.cases import CaseMatch
 from gateway.domain.checks.replies import CheckInfo, find_tokens
-from gateway.domain.effects import CreateContact, Effect, RecordDecision, RequestChecks, SendMail
-from gateway.inbound.commands import looks_like_command
+from gateway.domain.effects import (
+    CreateContact,
+    Effect,
+    RecordDecision,
+    RequestChecks,
+    SendMail,
+    send_all,
+)
+from gateway.inbound.binding import Bound, checks_named
+from gateway.inbound.commands import is_command
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
 from gateway.inbound.referral.kinds import (
@@ -33,6 +41,8 @@ from gateway.mail.decode import (
     header,
     referenced_ids,
 )
+from gateway.mail.sender import Sender, same_address, sender_identity
+from gateway.outbound.alerts import manager_alert
 from gateway.timescales import BusinessCalendar
 
 E = TypeVar("E")
@@ -109,6 +119,11 @@ class Work:
     matched_by: str = ""
     # What OpenPGP said: decrypted, and the signature found (None: no OpenPGP at all).
     crypto: Unwrapped | None = None
+    # The message as it arrived, before unwrapping: its outer headers.
+    envelope: Message | None = None
+    # Who sent it (the one address in From:, found by classify); what a check reply names.
+    sender: Sender | None = None
+    bound: Bound | None = None
 
 
 @dataclass(frozen=True)
@@ -155,9 +170,26 @@ Step = Callable[[Work, "StepContext"], Outcome]
 Handler = Callable[[Work, "StepContext"], Decision]
 
 
-def _has_command(message: Message) -> bool:
-    plain, html = body_texts(message)
-    return looks_like_command(new_text(plain or html_text(html)))
+def _is_command(work: Work, ctx: StepContext) -> bool:
+    """Only a [[manager]]'s mail is read for commands: the first line of its new text."""
+    assert work.decoded is not None
+    sender = work.sender.address if work.sender else None
+    if not any(same_address(m.address, sender) for m in ctx.config.manager):
+        return False
+    plain, html = body_texts(work.decoded.message)
+    return is_command(new_text(plain if plain.strip() else html_text(html)))
+
+
+def _sender_triage(work: Work, ctx: StepContext, problem: str) -> Decision:
+    """A From: that reads two ways is nobody: never an agency, never a manager."""
+    alert = manager_alert(
+        ctx.config,
+        ctx.now,
+        title="a message could be read as coming from more than one sender",
+        lines=[f"Its From: is {problem}.", "It was not matched to an agency or a manager."],
+        action="Read it with `mash-gateway quarantine show ID` and decide by hand.",
+    )
+    return quarantine(work, "triage:sender", problem).plus(*send_all([alert]))
 
 
 def matched_checks(message: Message, ctx: StepContext) -> tuple[tuple[CheckInfo, ...], str]:
@@ -215,7 +247,7 @@ def step_decode(work: Work, ctx: StepContext) -> Outcome:
     note = f"{decoded.part_count} part(s), depth {decoded.depth}"
     if decoded.defects:
         note += f", defects: {', '.join(decoded.defects)}"
-    return Continue(replace(work, decoded=decoded), note)
+    return Continue(replace(work, decoded=decoded, envelope=decoded.message), note)
 
 
 def step_unwrap(work: Work, ctx: StepContext) -> Outcome:
@@ -242,16 +274,21 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
     assert work.decoded is not None
     message = work.decoded.message
     automatic = detect(message, ctx.config.gateway.instance)
+    sender = sender_identity(work.envelope if work.envelope is not None else message)
+    work = replace(work, sender=sender, automatic=automatic)
     referral = None
     if automatic.bounce:
         kind = "bounce"
     elif automatic.automatic:
         kind = "auto_reply"
-    elif _has_command(message):
+    elif sender.problem is not None:
+        return Stop(_sender_triage(work, ctx, sender.problem), f"sender: {sender.problem}")
+    elif _is_command(work, ctx):
         kind = "manager_command"
-    elif (found := matched_checks(message, ctx))[0]:
+    elif (found := checks_named(work.decoded, work.envelope, work.crypto, ctx))[0]:
+        assert found[1] is not None
         kind = "check_reply"
-        work = replace(work, checks=found[0], matched_by=found[1])
+        work = replace(work, checks=found[0], matched_by=found[1].how, bound=found[1])
     else:
         referral = parse_referral(message)
         if is_police_notification(message):

@@ -337,6 +337,10 @@ class SeenSignature(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
     seen_at: Mapped[datetime]
+    # What it was first bound to (a check, or a manager's command's contact): the same payload
+    # bound anywhere else is a replay.
+    check_id: Mapped[int | None] = mapped_column(Integer)
+    subject_ref: Mapped[str | None] = mapped_column(String(32))
 
 
 class Decision(Base):

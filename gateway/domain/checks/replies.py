@@ -19,7 +19,7 @@ from gateway.domain.checks.request import TOKEN
 from gateway.mail.addresses import plus_tag, single_address
 from gateway.mail.decode import header, headers, referenced_ids
 
-_OUR_ID = re.compile(r"<check\.([0-9A-Z]{8})\.[0-9a-f]+@[^<>\s]+>", re.I)
+REQUEST_ID = re.compile(r"<check\.([0-9A-Z]{8})\.[0-9a-f]+@[^<>\s]+>", re.I)
 _RISK_SUBJECT = re.compile(r"\[urgent\]", re.I)
 _RISK_LINE = re.compile(r"^\s*risk\s*:\s*increased\b", re.I)
 MAX_REPLY_TEXT = 200_000
@@ -48,7 +48,7 @@ def find_tokens(message: Message, mash_address: str, body: str) -> Match | None:
     """The check tokens a message names, by the first method that finds any."""
     ids = " ".join(referenced_ids(message))
     steps: list[tuple[str, list[str]]] = [
-        ("message-id", _OUR_ID.findall(ids)),
+        ("message-id", REQUEST_ID.findall(ids)),
         ("subject tag", TOKEN.findall(header(message, "Subject") or "")),
         (
             "plus-address",

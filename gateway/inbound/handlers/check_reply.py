@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway.crypto.signatures import judge
+from gateway.crypto.signatures import dmarc_failed, judge
 from gateway.domain.checks.replies import attachments, increased_risk, sender_allowed
 from gateway.domain.effects import (
     CheckReplyDraft,
@@ -14,6 +14,7 @@ from gateway.domain.effects import (
     RememberSignature,
     send_all,
 )
+from gateway.inbound.binding import tidy
 from gateway.inbound.pipeline import (
     Decision,
     StepContext,
@@ -23,7 +24,6 @@ from gateway.inbound.pipeline import (
 )
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
-from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert
 from gateway.store.ledger import Event
@@ -64,7 +64,12 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
         refs = ", ".join(sorted({c.reference for c in checks}))
         return _triage(work, ctx, "ambiguous", f"names {len(checks)} checks ({refs})", None)
     (check,) = checks[:1]
-    sender = single_address(header(message, "From"))
+    bound = work.bound
+    if bound is not None and bound.mismatch:
+        # A genuine signed answer re-sent with new outer headers: it is about another check.
+        detail = f"a signed reply does not say what its outer headers say: {bound.mismatch}"
+        return _triage(work, ctx, "mismatch", tidy(detail), check.reference)
+    sender = work.sender.address if work.sender else None
     agency = next((a for a in ctx.config.agency if a.id == check.agency), None)
     if agency is None or not sender_allowed(agency, sender):
         detail = (
@@ -81,12 +86,19 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
         not_before=check.requested_at,
         seen=ctx.lookup.signature_seen,
     )
-    # With a pinned key, only a verified reply counts; without one, the address does, unless
-    # our boundary server saw DMARC fail for it.
-    if (agency.key and not verdict.verified) or verdict.status == "dmarc-fail":
+    # With a pinned key, only a verified reply counts, and only when its signed content names
+    # the check; without one, the address does, unless our boundary server saw DMARC fail.
+    reasons = list(verdict.reasons)
+    unbound = bool(agency.key and bound is not None and bound.unbound)
+    if unbound and bound is not None and bound.unbound:
+        reasons.append(bound.unbound)
+    dmarc = dmarc_failed(work.envelope or message, ctx.config.gateway.authserv_id)
+    if dmarc and "DMARC failed at our boundary server" not in reasons:
+        reasons.append("DMARC failed at our boundary server")
+    if (agency.key and not verdict.verified) or unbound or dmarc:
         detail = (
             f"a reply to the {check.rag.upper()} check to {check.agency} is not verified "
-            f"({verdict.status}): {'; '.join(verdict.reasons)}"
+            f"({verdict.status}): {'; '.join(reasons)}"
         )
         return _triage(work, ctx, "unverified", detail, check.reference, held=(check.id,))
     plain, html = body_texts(message)
@@ -106,7 +118,7 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
             purpose="increased-risk-alert",
         )
     remember: tuple[Effect, ...] = (
-        (RememberSignature(verdict.payload_sha256),)
+        (RememberSignature(verdict.payload_sha256, check.id, check.reference),)
         if verdict.verified and verdict.payload_sha256
         else ()
     )
@@ -116,14 +128,14 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
         effects=(
             *send_all([alert]),
             CheckReplyDraft(
-            check_id=check.id,
-            sender=sender,
-            matched_by=matched_by,
-            text=text,
-            late=late,
-            increased_risk=risk,
-            attachments=tuple(attachments(message)),
-            verified=verdict.verified,
+                check_id=check.id,
+                sender=sender,
+                matched_by=matched_by,
+                text=text,
+                late=late,
+                increased_risk=risk,
+                attachments=tuple(attachments(message)),
+                verified=verdict.verified,
             ),
             *remember,
             Record(
