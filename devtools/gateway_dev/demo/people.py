@@ -113,11 +113,24 @@ def police_notification(at: datetime) -> bytes:
     return msg.as_bytes(policy=SMTP)
 
 
+def _protected(headers: EmailMessage, text: str) -> bytes:
+    """The signed entity as a modern client makes it: the subject and thread headers inside
+    the signature too (protected headers), so what the text is about is signed with it."""
+    inside = "".join(
+        f"{name}: {headers[name]}\r\n"
+        for name in ("Subject", "In-Reply-To", "References")
+        if headers[name] is not None
+    )
+    return (
+        inside.encode()
+        + b'Content-Type: text/plain; charset="utf-8"; protected-headers="v1"\r\n\r\n'
+        + text.replace("\n", "\r\n").encode()
+    )
+
+
 def _signed(identity: Identity, headers: EmailMessage, text: str) -> bytes:
     """PGP/MIME multipart/signed (RFC 3156), as a mail client makes it."""
-    inner = (
-        b'Content-Type: text/plain; charset="utf-8"\r\n\r\n' + text.replace("\n", "\r\n").encode()
-    )
+    inner = _protected(headers, text)
     signature = identity.gpg("--armor", "--detach-sign", "-u", identity.fingerprint, data=inner)
     boundary = f"sig{secrets.token_hex(8)}".encode()
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
@@ -166,9 +179,7 @@ def partner_reply(
         return headers.as_bytes(policy=SMTP)
     # Signed and encrypted to the MASH with the partner's own key (PGP/MIME).
     assert mash_key is not None
-    inner = (
-        b'Content-Type: text/plain; charset="utf-8"\r\n\r\n' + text.replace("\n", "\r\n").encode()
-    )
+    inner = _protected(headers, text)
     armored = identity.gpg(
         "--armor", "--encrypt", "--sign", "-u", identity.fingerprint, "-r", mash_key, data=inner
     )
