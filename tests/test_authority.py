@@ -429,6 +429,8 @@ def test_everyday_words_in_a_partner_reply_are_a_reply_and_risk_still_alerts(mas
     )
     assert mash.held() == []
     assert mash.replies() == [(check.id, False)]
+    (request,) = mash.to("health-mash@nhs.example")  # it asks partners to keep this line
+    assert f"Reference: {A} [#{check.token}]" in _text(request)
     assert any("increased risk reported" in _text(m) for m in mash.to(MANAGER))
 
 

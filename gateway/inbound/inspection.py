@@ -10,6 +10,7 @@ from gateway.crypto.keyring import Keyring
 from gateway.crypto.signatures import judge
 from gateway.domain.cases import CaseMatch
 from gateway.domain.checks.replies import CheckInfo, sender_allowed
+from gateway.domain.managers import manager_by_address
 from gateway.inbound.bounces import parse_bounce
 from gateway.inbound.pipeline import (
     INSPECT_STEPS,
@@ -22,8 +23,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
-from gateway.mail.addresses import single_address
-from gateway.mail.decode import header
+from gateway.mail.sender import sender_identity
 
 
 class _NoState:
@@ -119,13 +119,11 @@ def _signature(work: Work, ctx: StepContext) -> dict[str, Any]:
     """The verdict against the key pinned for the sender's address (an agency's or a manager's)."""
     assert work.decoded is not None
     message = work.decoded.message
-    sender = single_address(header(message, "From"))
+    sender = sender_identity(work.envelope or message).address
+    manager = manager_by_address(ctx.config, sender)
     expected = next(
         (a.key for a in ctx.config.agency if a.key and sender_allowed(a, sender)),
-        next(
-            (m.key for m in ctx.config.manager if m.key and sender and m.address == sender),
-            None,
-        ),
+        manager.key if manager is not None else None,
     )
     verdict = judge(
         work.crypto,
@@ -143,10 +141,11 @@ def _check_match(work: Work, ctx: StepContext, signature: str) -> dict[str, Any]
         return None
     check = work.checks[0]
     agency = next((a for a in ctx.config.agency if a.id == check.agency), None)
-    sender = single_address(header(work.decoded.message, "From"))
+    sender = sender_identity(work.envelope or work.decoded.message).address
     return {
         "id": check.id,
         "method": work.matched_by,
+        "mismatch": work.bound.mismatch if work.bound is not None else None,
         "agency": check.agency,
         "reference": check.reference,
         "sender_allowed": agency is not None and sender_allowed(agency, sender),
