@@ -14,7 +14,7 @@ from gateway.domain.formats import name_key
 from gateway.domain.managers import UnknownManager, resolve_manager
 from gateway.inbound.commands import VERBS, CommandError, is_command, parse, verb
 from gateway.mail.authresults import boundary_dmarc
-from gateway.mail.sender import identity_of, sender_identity
+from gateway.mail.sender import Sender, identity_of, sender_identity
 
 MANAGER = "duty.manager@hackney.example"
 
@@ -51,12 +51,21 @@ def test_one_sender_address(value: str, address: str) -> None:
         "<attacker@evil.example> duty.manager@hackney.example",
         "attacker@evil.example, duty.manager@hackney.example",
         "managers: duty.manager@hackney.example, attacker@evil.example;",
-        "=?utf-8?q?attacker=40evil.example?=",  # an address only inside an encoded word
+        "=?utf-8?q?duty.manager=40hackney.example?=",  # an address only in an encoded word
+        "Duty Manager",  # a phrase the two parsers read differently
     ],
 )
 def test_a_from_that_reads_two_ways_has_no_sender(value: str) -> None:
     found = identity_of(value)
     assert found.address is None and found.problem
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["MAILER-DAEMON", "undisclosed-recipients:;", ""],
+)
+def test_a_from_with_no_readable_address_is_nobody(value: str) -> None:
+    assert identity_of(value) == Sender(None)  # matched to nobody, but not ambiguous
 
 
 def test_two_from_fields_have_no_sender() -> None:

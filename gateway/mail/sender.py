@@ -51,6 +51,13 @@ def canonical_address(text: str) -> str:
     return f"{local.lower()}@{domain}"
 
 
+def _canonical_or_none(text: str) -> str | None:
+    try:
+        return canonical_address(text)
+    except AddressError:
+        return None
+
+
 def same_address(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
@@ -78,7 +85,7 @@ def identity_of(raw_value: str) -> Sender:
     """The sender named by one raw `From:` value (folded or not, encoded words or not)."""
     raw = _FOLD.sub("", raw_value).strip()
     if not raw:
-        return Sender(None, "an empty From: field")
+        return Sender(None)
     try:
         parsed = policy.default.header_factory("From", raw)
         strict = [a.addr_spec for a in parsed.addresses]
@@ -86,17 +93,18 @@ def identity_of(raw_value: str) -> Sender:
     except Exception:  # noqa: BLE001 - the header registry raises many kinds on bad input
         return Sender(None, "a From: field the parser cannot read")
     lenient = [address for _name, address in getaddresses([raw]) if address]
-    try:
-        found = {canonical_address(a) for a in (*strict, *lenient)}
-    except AddressError:
-        return Sender(None, "a From: field whose address is not a valid address")
-    if len(strict) > 1 or len(found) > 1:
-        return Sender(None, f"a From: field with {max(len(strict), len(found))} addresses")
-    if len(strict) != 1:
-        return Sender(None, "a From: field with no address")
+    found = {_canonical_or_none(a) or fold_text(a).lower() for a in (*strict, *lenient)}
+    if len(strict) > 1:
+        return Sender(None, f"a From: field with {len(strict)} addresses")
+    if len(found) > 1:
+        return Sender(None, "a From: field that parses two ways")
+    address = _canonical_or_none(strict[0]) if strict else None
+    if address is None:
+        # No address, or one we cannot read (MAILER-DAEMON, an encoded word): nobody, so
+        # never an agency or a manager; but not ambiguous either.
+        return Sender(None)
     # Both readings give one and the same address (`a@x <a@x>` is read twice, harmlessly);
     # a guessed structure is only trusted when they agree.
-    (address,) = found
     # The display name (decoded from any encoded word) and comments may not name anyone else.
     for text in (fold_text(decoded), fold_text(raw)):
         for found in _ADDRESS_LIKE.findall(text):
