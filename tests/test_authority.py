@@ -396,6 +396,21 @@ def test_a_signed_reply_re_addressed_to_another_check_is_a_mismatch_and_the_genu
         assert session.get(Check, check_b.id).status != "answered"  # type: ignore[union-attr]
 
 
+def test_a_signed_reply_whose_signed_content_names_no_check_is_held(mash: Mash) -> None:
+    """The outer headers alone never decide what a signed answer is about."""
+    mash.referrals()
+    check = mash.request(A, "police")
+    entity = inner("No trace of the family.\r\n")  # no protected headers, no reference line
+    body = encrypted_entity(mash.keys.police.encrypt(entity, [mash.keys.mash.fingerprint]))
+    mash.arrive(message(_outer(check, 1), body))
+    assert mash.replies() == []
+    (held,) = mash.held()
+    assert held.quarantine_reason == "triage:unverified"
+    assert "the signed content names no check" in (held.quarantine_detail or "")
+    with mash.daemon.db.transaction() as session:
+        assert session.get(Check, check.id).status == "held"  # type: ignore[union-attr]
+
+
 def test_an_inline_pgp_reply_with_the_token_only_in_the_signed_text_is_verified(
     mash: Mash,
 ) -> None:
