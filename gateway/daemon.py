@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -18,6 +19,7 @@ from gateway.crypto.keyring import keyring_from_config
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.imap import Connector, MailboxWatcher
 from gateway.inbound.imap_connection import connect_imap
+from gateway.inbound.ownership import MailboxClaims, heartbeat
 from gateway.inbound.pipeline import Handler
 from gateway.inbound.processing import Processor
 from gateway.inbound.smtp import start_listener
@@ -26,7 +28,7 @@ from gateway.outbound.outbox import release_own_leases
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.smtp import SmtpConnector, SmtpTransport, connect_smtp
 from gateway.reports.metrics import serve as serve_metrics
-from gateway.store.db import Database
+from gateway.store.db import Database, single_instance_lock
 from gateway.sweeps import SweepContext, SweepRunner
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class Daemon:
         self.stop_event = threading.Event()
         self.pipeline_wake = threading.Event()
         self.outbox_wake = threading.Event()
+        self.claims = MailboxClaims(self.db, clock, self.owner, config.gateway.takeover_after)
         self.watchers = {
             box.name: MailboxWatcher(
                 box,
@@ -76,6 +79,7 @@ class Daemon:
                 connect=connect,
                 on_ingested=self.pipeline_wake.set,
                 stop=self.stop_event,
+                claims=self.claims,
             )
             for box in config.mailbox
         }
@@ -146,12 +150,21 @@ class Daemon:
     # --- the daemon --------------------------------------------------------------------------
     def run_forever(self) -> None:
         self._install_signals()
+        # SQLite serves one instance; several share PostgreSQL. Held until this process ends.
+        single = single_instance_lock(self.db) if self.db.is_sqlite else None
+        started_at = self.clock.now()
+        heartbeat(self.db, self.owner, started_at, started_at)
         threads = [
             threading.Thread(target=w.run_forever, name=f"watch-{n}", daemon=True)
             for n, w in self.watchers.items()
         ]
         threads.append(threading.Thread(target=self._pipeline_loop, name="pipeline", daemon=True))
         threads.append(threading.Thread(target=self._outbox_loop, name="outbox", daemon=True))
+        threads.append(
+            threading.Thread(
+                target=self._heartbeat_loop, args=(started_at,), name="heartbeat", daemon=True
+            )
+        )
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(
             self._safe_jobs,
@@ -187,7 +200,14 @@ class Daemon:
             self.outbox_wake.set()
             for thread in threads:
                 thread.join(timeout=15)
+            # A clean stop hands the mailboxes over at once; a crash waits for takeover_after.
+            try:
+                self.claims.release_all()
+            except Exception:
+                log.exception("could not give up the mailbox leases; they lapse by themselves")
             self.db.dispose()
+            if single is not None:
+                single.close()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -219,6 +239,17 @@ class Daemon:
         except Exception:
             log.exception("the sweep runner failed")
         self.outbox_wake.set()
+
+    def _heartbeat_loop(self, started_at: datetime) -> None:
+        """Renew this instance's claims well inside `takeover_after`, and say it is alive."""
+        every = self.config.gateway.takeover_after.total_seconds() / 3
+        while not self.stop_event.wait(every):
+            try:
+                heartbeat(self.db, self.owner, self.clock.now(), started_at)
+                self.claims.renew()
+                self.sender.renew_in_flight()
+            except Exception:
+                log.exception("heartbeat failed; retrying")
 
     def _pipeline_loop(self) -> None:
         while not self.stop_event.is_set():

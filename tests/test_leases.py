@@ -176,8 +176,7 @@ def test_a_sender_whose_lease_lapsed_sends_nothing_more(
 def test_leases_are_short_so_a_dead_instance_is_taken_over_soon(
     attr: str, make_config: MakeConfig, sqlite_url: str
 ) -> None:
-    from gateway.inbound import processing
 
     config, _ = make_config(db_url=sqlite_url, dovecot=None, smtp=None)
-    lease = processing.LEASE if attr == "processor" else lease_for(config)
+    lease = config.gateway.takeover_after if attr == "processor" else lease_for(config)
     assert lease <= timedelta(minutes=3)

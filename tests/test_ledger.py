@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,8 +18,8 @@ from gateway.store.db import Database
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def _fill(db: Database, n: int = 5) -> None:
-    for i in range(n):
+def _fill(db: Database, n: int = 5, start: int = 0) -> None:
+    for i in range(start, start + n):
         with db.transaction() as session:
             ledger.append(
                 session,
@@ -109,10 +110,26 @@ def test_audit_verify_command_fails_after_edit(
     assert "5 rows, intact" in ok.stdout
     with database.engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET purpose = 'changed' WHERE id = 4"))
-    database.dispose()
-    bad = subprocess.run(command, capture_output=True, text=True)
+    # By default verify starts at the last checkpoint (row 5): an edit before it needs --full.
+    bad = subprocess.run([*command, "--full"], capture_output=True, text=True)
     assert bad.returncode == 1
     assert "row 4" in bad.stdout and "TAMPERED" in bad.stdout
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET purpose = 'check request' WHERE id = 4"))
+    _fill(database, start=5)  # rows 6 to 10, after the checkpoint
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET purpose = 'changed' WHERE id = 8"))
+    bad = subprocess.run([*command, "--json"], capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert [p["row"] for p in json.loads(bad.stdout)["problems"]] == [8]
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET purpose = 'check request' WHERE id = 8"))
+    database.dispose()
+    again = subprocess.run([*command, "--json"], capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
+    report = json.loads(again.stdout)
+    # Only what was recorded since the last intact run is walked.
+    assert report["verified_rows"] == 5 and report["from_row"] == 6 and not report["full"]
 
 
 def test_run_refuses_unmigrated_postgres(

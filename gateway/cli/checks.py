@@ -103,7 +103,7 @@ def checks_list(
     as_json: bool,
 ) -> None:
     """Checks with their RAG, due time and state, oldest first."""
-    from gateway.domain.checks.request import check_summary
+    from gateway.domain.checks.request import OPEN_STATES, check_summary
     from gateway.store.models import Check
 
     db = state.read_database(state.config())
@@ -113,10 +113,11 @@ def checks_list(
         query = query.where(Check.reference == reference.strip().upper())
     if agency:
         query = query.where(Check.agency == agency.strip().lower())
+    if overdue:
+        # In the database (indexed on status and due time), not by loading every check.
+        query = query.where(Check.status.in_(OPEN_STATES), Check.due_at <= now)
     with db.transaction() as session:
         rows = [check_summary(c, now) for c in session.execute(query).scalars()]
-    if overdue:
-        rows = [r for r in rows if r["overdue"]]
 
     def text(items: list[dict[str, Any]]) -> None:
         if not items:

@@ -22,19 +22,32 @@ def contacts() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--incomplete", is_flag=True, help="Only contacts missing mandatory fields.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Received on or after.")
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=500, show_default=True,
+    help="At most this many (a page).",
+)
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many first.")
 @pass_state
 def contacts_list(
     state: State,
     as_json: bool,
     incomplete: bool,
     since: datetime | None,
+    limit: int,
+    offset: int,
 ) -> None:
-    """List contacts, oldest first."""
+    """List contacts, oldest first, a page at a time (--limit, --offset)."""
     from gateway.domain.contacts import listing
 
     db = state.read_database(state.config())
     with db.transaction() as session:
-        rows = listing(session, incomplete=incomplete, since=since.date() if since else None)
+        rows = listing(
+            session,
+            incomplete=incomplete,
+            since=since.date() if since else None,
+            limit=limit,
+            offset=offset,
+        )
 
     def text(items: list[dict[str, Any]]) -> None:
         if not items:

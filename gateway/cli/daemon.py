@@ -6,7 +6,7 @@ import click
 
 from gateway.cli.common import State, common, pass_state
 from gateway.config import ConfigError, load_config
-from gateway.store.db import Database, SchemaOutOfDate
+from gateway.store.db import AnotherInstance, Database, SchemaOutOfDate
 
 
 @click.command()
@@ -25,7 +25,11 @@ def run(state: State, once: bool) -> None:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     if not once:
-        daemon.run_forever()
+        try:
+            daemon.run_forever()
+        except AnotherInstance as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
         return
     report = daemon.run_once()
     click.echo(

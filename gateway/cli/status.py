@@ -35,7 +35,15 @@ def status(state: State, as_json: bool) -> None:
         )
         for name, box in d["mailboxes"].items():
             health = f"error: {box['error']}" if box["error"] else "ok"
-            click.echo(f"mailbox {name}: last poll {box['last_poll'] or 'never'}, {health}")
+            watcher = f", watched by {box['watched_by']}" if box["watched_by"] else ""
+            click.echo(
+                f"mailbox {name}: last poll {box['last_poll'] or 'never'}, {health}{watcher}"
+            )
+        for name, instance in d["instances"].items():
+            click.echo(
+                f"instance {name} (pid {instance['pid']} on {instance['host']}): last heartbeat "
+                f"{instance['heartbeat_at']}" + ("" if instance["alive"] else ", NOT ANSWERING")
+            )
 
     emit(data, as_json, text)
 

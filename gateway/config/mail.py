@@ -45,6 +45,9 @@ class GatewaySection(_Section):
     mailbox_alert_after: Duration = timedelta(minutes=10)
     processing_attempts: StrictInt = Field(default=3, ge=1, le=20)
     instance: StrictStr = "mash-gateway"
+    # How long work held by an instance that stopped answering (a mailbox, a message, an
+    # outbox row) waits before another instance takes it over.
+    takeover_after: Duration = timedelta(seconds=60)
     # OpenPGP: the gateway's own keyring, and the MASH's signing key in it (by fingerprint).
     gnupg_home: StrictStr | None = None
     signing_key: Fingerprint | None = None

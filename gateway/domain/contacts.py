@@ -156,9 +156,14 @@ def summary(contact: Contact) -> dict[str, Any]:
 
 
 def listing(
-    session: Session, *, incomplete: bool = False, since: date | None = None
+    session: Session,
+    *,
+    incomplete: bool = False,
+    since: date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    query = select(Contact).order_by(Contact.id)
+    query = select(Contact).order_by(Contact.id).offset(offset).limit(limit)
     if incomplete:
         query = query.where(Contact.incomplete.is_(True))
     if since is not None:

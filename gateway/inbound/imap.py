@@ -22,6 +22,7 @@ from gateway.inbound.imap_connection import (
     untagged,
 )
 from gateway.inbound.ingest import Arrival, Source, ingest_batch
+from gateway.inbound.ownership import MailboxClaims
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
@@ -56,6 +57,7 @@ class MailboxWatcher:
         connect: Connector = connect_imap,
         on_ingested: Callable[[], None] = lambda: None,
         stop: threading.Event | None = None,
+        claims: MailboxClaims | None = None,
     ) -> None:
         self.box = box
         self.config = config
@@ -68,11 +70,20 @@ class MailboxWatcher:
         self.moves_due = threading.Event()
         self.uidvalidity: int | None = None
         self._last_activity = 0.0
+        # With several instances, only the one holding the mailbox's lease watches it.
+        self.claims = claims
 
     # --- the long-running loop -------------------------------------------------------------
+    def _ours(self) -> bool:
+        return self.claims is None or self.claims.holds(self.box.name)
+
     def run_forever(self) -> None:
         failures = 0
         while not self.stop.is_set():
+            if self.claims is not None and not self.claims.acquire(self.box.name):
+                # Another instance watches it; look again in case that instance dies.
+                self.stop.wait(self.claims.retry_seconds)
+                continue
             try:
                 client = self.connect(self.box, self.config, self.clock)
             except Exception as exc:  # noqa: BLE001 - any failure: record, back off, retry
@@ -84,9 +95,10 @@ class MailboxWatcher:
                 self._prepare(client)
                 self.sync(client)
                 failures = 0
-                while not self.stop.is_set():
+                while not self.stop.is_set() and self._ours():
                     self._wait(client)
-                    self.sync(client)
+                    if self._ours():
+                        self.sync(client)
             except Exception as exc:  # noqa: BLE001
                 failures += 1
                 self._record_failure(exc)
@@ -124,7 +136,7 @@ class MailboxWatcher:
         try:
             if announced(client):
                 return
-            while not self.stop.is_set() and not self.moves_due.is_set():
+            while not self.stop.is_set() and not self.moves_due.is_set() and self._ours():
                 responses = client.idle_check(timeout=IDLE_CHECK)
                 if any(is_news(r) for r in responses):
                     return
@@ -138,7 +150,7 @@ class MailboxWatcher:
 
     def _poll(self, client: IMAPClient) -> None:
         deadline = time.monotonic() + self.box.poll_interval.total_seconds()
-        while not self.stop.is_set() and not self.moves_due.is_set():
+        while not self.stop.is_set() and not self.moves_due.is_set() and self._ours():
             if time.monotonic() >= deadline:
                 break
             self.stop.wait(IDLE_CHECK)

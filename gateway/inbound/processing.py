@@ -32,10 +32,9 @@ from gateway.timescales import BusinessCalendar
 
 log = logging.getLogger(__name__)
 
-# Short, because a dead instance's work waits this long; a live holder also keeps its rows
-# locked (PostgreSQL) or the write lock (SQLite) while it processes them, and every write is
-# fenced by the claim's token, so a slow batch is never processed twice.
-LEASE = timedelta(seconds=60)
+# A claim lasts `[gateway] takeover_after` (a dead instance's work waits that long); a live
+# holder also keeps its rows locked (PostgreSQL) or the write lock (SQLite) while it processes
+# them, and every write is fenced by the claim's token, so a slow batch is never done twice.
 BATCH = 10
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(minutes=30)
@@ -138,6 +137,7 @@ class Processor:
         self.calendar = BusinessCalendar.from_config(config)
         self.keyring = keyring
         self.applier = Applier(config, letters, self.calendar, owner)
+        self.lease = config.gateway.takeover_after
 
     def release_own_leases(self) -> None:
         with self.db.transaction() as session:
@@ -186,7 +186,7 @@ class Processor:
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.execute(query).scalars())
             for row in rows:
-                row.lease_until = now + LEASE
+                row.lease_until = now + self.lease
                 row.lease_owner = self.owner
                 row.lease_token = (row.lease_token or 0) + 1
             return {row.id: row.lease_token for row in rows}
@@ -204,7 +204,7 @@ class Processor:
         messages = list(session.execute(query).scalars())
         for message in messages:
             if message.lease_owner == self.owner and message.state == "pending":
-                message.lease_until = now + LEASE
+                message.lease_until = now + self.lease
         return messages
 
     def _ours(self, message: Message, token: int) -> bool:

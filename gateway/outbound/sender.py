@@ -28,10 +28,9 @@ BATCH = 10
 
 
 def lease_for(config: Config) -> timedelta:
-    """Long enough for one delivery (connect and send, each within the SMTP timeout), short
-    enough that a dead instance's rows are taken over soon: the lease is renewed before each
-    send, so it only ever has to cover one message."""
-    return 2 * config.smtp.timeout + timedelta(seconds=30)
+    """`[gateway] takeover_after`: a dead instance's rows are taken over that soon. The lease is
+    renewed right before each send, and by the daemon's heartbeat while a delivery is slow."""
+    return config.gateway.takeover_after
 
 
 class Transport(Protocol):
@@ -66,6 +65,8 @@ class OutboxSender:
         self.transport = transport
         self.letters = letters
         self.owner = owner
+        # The row being delivered now (id, token), for the heartbeat to keep its claim alive.
+        self._in_flight: tuple[int, int] | None = None
 
     def flush(self, batch: int = BATCH) -> FlushResult:
         """Send everything due now; returns when nothing due is left. At most one message goes
@@ -91,10 +92,25 @@ class OutboxSender:
                     if not held:
                         log.warning("outbox row %s: claim lapsed and was taken over", row_id)
                         continue
-                    delivery = self.transport.send(envelope_from, recipients, raw)
+                    self._in_flight = (row_id, token)
+                    try:
+                        delivery = self.transport.send(envelope_from, recipients, raw)
+                    finally:
+                        self._in_flight = None
                     self._record(row_id, token, delivery, result)
         finally:
             self.transport.close()
+
+    def renew_in_flight(self) -> None:
+        """Called by the heartbeat: a slow delivery keeps its row's claim."""
+        current = self._in_flight
+        if current is None:
+            return
+        with self.db.transaction() as session:
+            renew_lease(
+                session, current[0], self.owner, current[1], self.clock.now(),
+                lease_for(self.config),
+            )
 
     def _record(self, row_id: int, token: int, delivery: Delivery, result: FlushResult) -> None:
         now = self.clock.now()

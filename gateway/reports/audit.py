@@ -30,7 +30,7 @@ KINDS = {
 }
 
 
-def _row(event: AuditEvent) -> dict[str, Any]:
+def as_row(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": event.id,
         "at": event.at.isoformat(),
@@ -44,10 +44,14 @@ def _row(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def timeline(session: Session, reference: str) -> list[dict[str, Any]]:
-    """Every ledger row about REFERENCE, oldest first."""
+def timeline_events(session: Session, reference: str) -> list[AuditEvent]:
+    """Every ledger row about REFERENCE, oldest first (indexed by reference)."""
     query = select(AuditEvent).where(AuditEvent.subject_ref == reference).order_by(AuditEvent.id)
-    return [_row(e) for e in session.execute(query).scalars()]
+    return list(session.execute(query).scalars())
+
+
+def timeline(session: Session, reference: str) -> list[dict[str, Any]]:
+    return [as_row(e) for e in timeline_events(session, reference)]
 
 
 COLUMNS = ("id", "at", "kind", "action", "actor", "reference", "recipient", "purpose", "detail")
@@ -64,7 +68,7 @@ def export_csv(session: Session, start: datetime, end: datetime) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     for event in session.execute(query).scalars():
-        row = _row(event)
+        row = as_row(event)
         row["detail"] = json.dumps(row["detail"], sort_keys=True)
         writer.writerow(row)
     return out.getvalue()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from gateway.config import Config
 from gateway.store.db import Database
-from gateway.store.models import MailboxState, Message, OutboxRow
+from gateway.store.models import Instance, MailboxLease, MailboxState, Message, OutboxRow
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -37,6 +37,17 @@ def status(db: Database, config: Config, now: datetime) -> dict[str, Any]:
             )
         ).scalar()
         boxes = {s.name: s for s in session.execute(select(MailboxState)).scalars()}
+        leases = {lease.name: lease for lease in session.execute(select(MailboxLease)).scalars()}
+        instances = {
+            i.name: {
+                "pid": i.pid,
+                "host": i.host,
+                "started_at": _iso(i.started_at),
+                "heartbeat_at": _iso(i.heartbeat_at),
+                "alive": now - i.heartbeat_at <= config.gateway.takeover_after,
+            }
+            for i in session.execute(select(Instance).order_by(Instance.name)).scalars()
+        }
     mailboxes: dict[str, Any] = {}
     for box in config.mailbox:
         state = boxes.get(box.name)
@@ -46,6 +57,12 @@ def status(db: Database, config: Config, now: datetime) -> dict[str, Any]:
             "error": state.last_error if state else None,
             "failing_since": _iso(state.failing_since) if state else None,
             "uidvalidity": state.uidvalidity if state else None,
+            # The instance watching it, while its lease is current.
+            "watched_by": (
+                leases[box.name].owner
+                if box.name in leases and leases[box.name].lease_until > now
+                else None
+            ),
         }
     pending_out = outbox.get("pending", 0) + outbox.get("sending", 0)
     return {
@@ -71,4 +88,5 @@ def status(db: Database, config: Config, now: datetime) -> dict[str, Any]:
             ),
         },
         "mailboxes": mailboxes,
+        "instances": instances,
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -20,6 +22,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class SchemaOutOfDate(RuntimeError):
     pass
+
+
+class AnotherInstance(RuntimeError):
+    """A second daemon on one SQLite database: refused, SQLite serves one instance."""
 
 
 class Database:
@@ -104,3 +110,27 @@ def _sqlite_pragmas(engine: Engine, begin: str) -> None:
         # a read-only user begins deferred, so it never holds the write lock (WAL lets it read
         # while the daemon writes).
         connection.exec_driver_sql(begin)
+
+
+def single_instance_lock(db: Database) -> IO[str]:
+    """An exclusive lock beside the SQLite file, held by the running daemon and freed by the
+    system when the process ends (however it ends), so a second daemon is refused at once."""
+    path = Path(db.url.split("///", 1)[-1] + ".instance-lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise AnotherInstance(
+            f"another mash-gateway instance ({holder}) is running on the SQLite database "
+            f"{path.with_suffix('')}: SQLite serves one instance; stop that one, or point every "
+            "instance at one PostgreSQL database (README: Running several instances)"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle

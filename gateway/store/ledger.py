@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from gateway.store.models import AuditEvent, LedgerHead
+from gateway.store.models import AuditEvent, LedgerCheckpoint, LedgerHead
 
 GENESIS = "0" * 64
 
@@ -93,38 +93,108 @@ class Problem:
     problem: str
 
 
+@dataclass(frozen=True)
+class Verified:
+    problems: list[Problem]
+    rows: int  # rows walked in this run
+    last_id: int
+    last_hash: str
+    from_id: int  # the run started after this row (0: from the beginning)
+
+
+def _row_problems(row: AuditEvent, expected_id: int, expected_prev: str) -> list[Problem]:
+    problems = []
+    if row.id != expected_id:
+        problems.append(Problem(row.id, f"expected row {expected_id}: rows missing or added"))
+    if row.prev_hash != expected_prev:
+        problems.append(Problem(row.id, "previous-hash link broken: a row before it changed"))
+    if not _matches(row):
+        problems.append(Problem(row.id, "contents do not match the row's hash: row edited"))
+    return problems
+
+
+def _matches(row: AuditEvent) -> bool:
+    event = Event(
+        action=row.action,
+        actor=row.actor,
+        subject_ref=row.subject_ref,
+        recipient=row.recipient,
+        purpose=row.purpose,
+    )
+    return _digest(row.id, row.at, event, row.detail, row.prev_hash) == row.hash
+
+
 def verify(session: Session) -> list[Problem]:
-    """Walk the chain; any edited, inserted, deleted or cut-off row shows as a problem."""
+    """Walk the whole chain; any edited, inserted, deleted or cut-off row shows as a problem."""
+    return verify_from(session, None).problems
+
+
+def verify_from(
+    session: Session,
+    checkpoint: LedgerCheckpoint | None,
+    progress: Callable[[int], None] | None = None,
+) -> Verified:
+    """Walk the chain from a checkpoint (None: from the first row), and check the head.
+
+    Starting from a checkpoint costs what was appended since; the checkpoint's own row must
+    still carry the hash recorded then, so an edit before it that rewrote the chain up to the
+    checkpoint is still caught, and `--full` walks everything."""
     problems: list[Problem] = []
-    expected_prev = GENESIS
-    expected_id = 1
-    for row in _rows(session):
-        if row.id != expected_id:
-            problems.append(Problem(row.id, f"expected row {expected_id}: rows missing or added"))
-        if row.prev_hash != expected_prev:
-            problems.append(Problem(row.id, "previous-hash link broken: a row before it changed"))
-        event = Event(
-            action=row.action,
-            actor=row.actor,
-            subject_ref=row.subject_ref,
-            recipient=row.recipient,
-            purpose=row.purpose,
-        )
-        if _digest(row.id, row.at, event, row.detail, row.prev_hash) != row.hash:
-            problems.append(Problem(row.id, "contents do not match the row's hash: row edited"))
+    expected_prev, after = GENESIS, 0
+    if checkpoint is not None:
+        expected_prev, after = checkpoint.hash, checkpoint.last_id
+        row = session.get(AuditEvent, after)
+        if row is None or row.hash != checkpoint.hash or not _matches(row):
+            problems.append(Problem(after, "the row at the last checkpoint changed since"))
+    expected_id = after + 1
+    walked = 0
+    for row in _rows(session, after):
+        problems.extend(_row_problems(row, expected_id, expected_prev))
         expected_prev = row.hash
         expected_id = row.id + 1
+        walked += 1
+        if progress is not None and walked % 1000 == 0:
+            progress(1000)
+    if progress is not None:
+        progress(walked % 1000)
     head = session.get(LedgerHead, 1)
     last_id = expected_id - 1
     if head is not None and (head.last_id != last_id or head.hash != expected_prev):
         problems.append(Problem(head.last_id, "ledger head does not match the last row: tail cut"))
     if head is None and last_id:
         problems.append(Problem(0, "ledger head missing"))
+    return Verified(problems, walked, last_id, expected_prev, after)
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    return session.execute(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def verify_rows(session: Session, rows: list[AuditEvent]) -> list[Problem]:
+    """Check just these rows (one contact's): each matches its own hash and links to the row
+    before it. Costs the rows shown, not the whole chain."""
+    before = {r.id - 1 for r in rows if r.id > 1}
+    hashes = dict(
+        session.execute(select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.id.in_(before)))
+        .tuples()
+        .all()
+    )
+    problems = []
+    for row in rows:
+        expected_prev = GENESIS if row.id == 1 else hashes.get(row.id - 1)
+        if expected_prev is None:
+            problems.append(Problem(row.id, "the row before it is missing"))
+        elif row.prev_hash != expected_prev:
+            problems.append(Problem(row.id, "previous-hash link broken: a row before it changed"))
+        if not _matches(row):
+            problems.append(Problem(row.id, "contents do not match the row's hash: row edited"))
     return problems
 
 
-def _rows(session: Session) -> Iterator[AuditEvent]:
-    last = 0
+def _rows(session: Session, after: int = 0) -> Iterator[AuditEvent]:
+    last = after
     while True:
         batch = (
             session.execute(
