@@ -281,8 +281,8 @@ def build(entries: list[Field]) -> Referral:
 
 def missing_fields(referral: Referral) -> list[str]:
     found: list[str] = []
-    if not referral.children:
-        found.append("child name")
+    if not referral.children:  # no child on the form: nothing about them is known
+        found += ["child name", "date of birth or expected date", "address"]
     for index, child in enumerate(referral.children, start=1):
         prefix = f"child {index}: " if len(referral.children) > 1 else ""
         if not child.given_name and not child.family_name and not child.unborn:
