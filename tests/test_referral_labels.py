@@ -236,3 +236,27 @@ def test_corpus_label_sets_read_as_expected(index: int, shape: str) -> None:
     got = reading(parse_referral(parsed))
     wrong = {name: counts for name, counts in compare(form, got).items() if counts[1] or counts[2]}
     assert not wrong, {path: got.get(path) for path in sorted(set(got) | set(form.expect))}
+
+
+def test_inspect_json_gives_each_childs_fields_and_the_answers() -> None:
+    from gateway.inbound.inspection import inspect_bytes
+
+    body = (
+        "CHILD\nName: OKAFOR, Amira\nDate of birth: 3rd April 2019\nNHS number: 943 476 5919\n"
+        "Is the child at immediate risk?: Yes\nAre the parents aware of this referral?: N\n"
+        "Consent: Not sought - would place the child at risk\n"
+    )
+    result = inspect_bytes(_mail(body), config(), NOW)
+    referral = result["referral"]
+    (child,) = referral["children"]
+    assert {k: child[k] for k in ("given_name", "family_name", "date_of_birth", "nhs_number")} == {
+        "given_name": "Amira",
+        "family_name": "OKAFOR",
+        "date_of_birth": "2019-04-03",
+        "nhs_number": "9434765919",
+    }
+    assert child["full_name"] == "OKAFOR, Amira"
+    assert child["unborn"] is False and child["expected_date"] is None
+    assert referral["immediate_risk"] is True and referral["parents_aware"] is False
+    assert referral["consent"] == "Not sought - would place the child at risk"
+    assert "immediate risk" not in referral["missing"] and "address" in referral["missing"]
