@@ -260,3 +260,48 @@ def test_inspect_json_gives_each_childs_fields_and_the_answers() -> None:
     assert referral["immediate_risk"] is True and referral["parents_aware"] is False
     assert referral["consent"] == "Not sought - would place the child at risk"
     assert "immediate risk" not in referral["missing"] and "address" in referral["missing"]
+
+
+# Wordings not in the corpus, checked after it was built: how the matcher does on labels it
+# was not tuned on.
+MORE_WORDINGS = {
+    "Childs Name": "child_name",
+    "Name of Child/Young Person": "child_name",
+    "Child\u2019s D.O.B": "date_of_birth",
+    "Home Address (inc. postcode)": "address",
+    "Young Person's Surname": "family_name",
+    "NHS No:": "nhs_number",
+    "Referring Agency": "referrer_agency",
+    "Referrer Contact Number": "referrer_phone",
+    "Referrer's e-mail address": "referrer_email",
+    "Your role / job title": "referrer_role",
+    "Parent/Carer Name(s)": "household",
+    "Mother's DOB": "ignored",
+    "Father's address": "ignored",
+    "Name of School": "school",
+    "GP Name/Surgery": "gp",
+    "Has parental consent been obtained?": "consent",
+    "Is the child/young person aware of the referral?": "child_aware",
+    "Immediate risk? Y/N": "immediate_risk",
+    "Do you believe the child is at immediate risk of significant harm?": "immediate_risk",
+    "Is the child in immediate danger?": "immediate_risk",
+    "Reason for Referral / Concerns": "concern",
+    "Brief description of concerns": "concern",
+    "What are your concerns?": "concern",
+    "Category of abuse": "categories",
+    "Child 2 D.O.B.": "date_of_birth",
+    "EDD (if unborn)": "expected_date",
+    "Postcode of child's address": "postcode",
+    "Telephone number of referrer": "referrer_phone",
+    "Name of person making referral": "referrer_name",
+    "Referrer's Designation": "referrer_role",
+    "Has the child been told about this referral?": "child_aware",
+    "Parents/carers informed?": "parents_aware",
+    "Family Name / Surname": "family_name",
+    "Child's date of birth (dd/mm/yyyy)": "date_of_birth",
+}
+
+
+@pytest.mark.parametrize(("label", "key"), MORE_WORDINGS.items())
+def test_wordings_beyond_the_corpus(label: str, key: str) -> None:
+    assert match_label(label).key == key

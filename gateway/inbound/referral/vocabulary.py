@@ -189,8 +189,8 @@ KEYWORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("role", re.compile(r"\b(role|job title|designation)\b")),
     ("family", re.compile(r"\b(surname|family name|last name)\b")),
     ("given", re.compile(r"\b(forename|first name|given name)\b")),
+    ("postcode", re.compile(r"\bpost ?code\b")),  # "Postcode of child's address"
     ("address", re.compile(r"\baddress\b")),
-    ("postcode", re.compile(r"\bpost ?code\b")),
     ("name", re.compile(r"\bname\b")),
     ("phone", re.compile(r"\b(telephone|phone|mobile|tel)\b")),
     ("gender", re.compile(r"\b(gender|sex)\b")),
