@@ -41,6 +41,7 @@ lint: install
 bench: install system-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/referral_labels.py
 	$(BIN)/python bench/quotes.py
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/crypto.py

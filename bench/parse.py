@@ -37,7 +37,20 @@ def shapes() -> dict[str, bytes]:
             b"Concern: Amira", b"Concern: " + b"worry words here. " * 120_000 + b"Amira"
         ),
         "free text (public)": (ROOT / "tests" / "data" / "mail" / "person-plain.eml").read_bytes(),
+        # A pasted police chronology: one line per event (target: 50,000 lines under 1 s,
+        # and at most 12 times the 5,000-line one).
+        "5,000-line chronology": _chronology(plain, 5_000),
+        "50,000-line chronology": _chronology(plain, 50_000),
     }
+
+
+def _chronology(plain: bytes, lines: int) -> bytes:
+    events = b"".join(
+        b"%02d/%02d/2025 %02d:%02d Police attended; mother said the children were asleep (log %d)\n"
+        % (1 + i % 28, 1 + i % 12, i % 24, i % 60, i)
+        for i in range(lines)
+    )
+    return plain.replace(b"Concern: Amira", b"Concern: chronology follows\n" + events + b"Amira")
 
 
 def main() -> None:

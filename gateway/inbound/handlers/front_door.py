@@ -10,6 +10,7 @@ from gateway.config import Config
 from gateway.domain.contacts import ContactDraft
 from gateway.domain.effects import CreateContact
 from gateway.inbound.pipeline import Decision, StepContext, Work
+from gateway.inbound.referral.asks import professional_asks, public_asks, risk_unknown
 from gateway.inbound.referral.parse import Referral
 from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
@@ -111,17 +112,25 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         else None
     )
 
+    public = source == "individual"
+    missing = list(draft.missing)
+
     def mails(reference: str) -> tuple[OutgoingMail, ...]:
         out: list[OutgoingMail] = []
         if sender is not None:
             out.append(
                 OutgoingMail(
-                    template="ack_public" if source == "individual" else "ack_professional",
+                    template="ack_public" if public else "ack_professional",
                     values={
                         "reference": reference,
                         "out_of_hours": out_of_hours,
                         "edt_phone": config.hours.out_of_hours_phone,
                         "missing": list(draft.missing),
+                        # What we ask back: plain questions for the public, the form's own
+                        # names for professionals; immediate risk is never asked by email.
+                        "asks": public_asks(missing) if public else professional_asks(missing),
+                        "risk_unknown": risk_unknown(missing),
+                        "urgent": bool(urgent),
                         "due_by": due_by,
                         "opens": config.hours.open.strftime("%H:%M"),
                         "closes": config.hours.close.strftime("%H:%M"),

@@ -14,6 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from email.message import Message
 
+from gateway.inbound.referral.layout import Item, docx_items
+
 log = logging.getLogger(__name__)
 
 # A filled-in form is tens of kilobytes; these caps leave room for embedded photos.
@@ -33,6 +35,9 @@ class AttachedForm:
     text: str = ""  # free paragraphs, for the `Label: value` line reader
     pairs: tuple[tuple[str, str], ...] = ()  # table rows or form fields
     problem: str | None = None
+    # A Word document's paragraphs and table rows in document order (headings above tables
+    # say whose details they hold; a table's header row says what each column is).
+    items: tuple[Item, ...] = ()
 
 
 def _kind(part: Message) -> str | None:
@@ -63,13 +68,16 @@ def attached_forms(message: Message) -> list[AttachedForm]:
             forms.append(AttachedForm(filename, problem=f"over {MAX_ATTACHMENT_BYTES} bytes"))
             continue
         try:
-            text, pairs = docx_form(payload) if kind == "docx" else ("", pdf_pairs(payload))
+            if kind == "docx":
+                text, pairs, items = docx_form(payload)
+            else:
+                text, pairs, items = "", pdf_pairs(payload), []
         except Exception as exc:  # noqa: BLE001 - both libraries raise many kinds on bad files
             log.info("attached %s form unreadable: %s", kind, type(exc).__name__)
             problem = f"unreadable {kind}: {type(exc).__name__}"
             forms.append(AttachedForm(filename, problem=problem))
             continue
-        forms.append(AttachedForm(filename, text, tuple(pairs)))
+        forms.append(AttachedForm(filename, text, tuple(pairs), items=tuple(items)))
     return forms
 
 
@@ -77,8 +85,9 @@ class FormTooLarge(ValueError):
     pass
 
 
-def docx_form(data: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """(the paragraphs' text, label/value pairs from the tables' rows)."""
+def docx_form(data: bytes) -> tuple[str, list[tuple[str, str]], list[Item]]:
+    """(the paragraphs' text, label/value pairs from the tables' rows, every paragraph and
+    row in document order)."""
     from docx import Document  # imported here: most mail has no Word attachment
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -96,7 +105,7 @@ def docx_form(data: bytes) -> tuple[str, list[tuple[str, str]]]:
                 label, value = cells[index].strip(), cells[index + 1].strip()
                 if label:
                     pairs.append((label, value))
-    return text, pairs
+    return text, pairs, docx_items(document)
 
 
 def _distinct_cells(cells: list) -> list[str]:  # type: ignore[type-arg]

@@ -1,75 +1,20 @@
-"""A message's own text: plain and HTML bodies, labelled lines, HTML form tables."""
+"""A message's own text: plain and HTML bodies, and the labelled lines read from them."""
 
 from __future__ import annotations
 
-import re
 from email.message import Message
 from html.parser import HTMLParser
 
-from gateway.inbound.referral.labels import field_key
-
-
-class _Table(HTMLParser):
-    """Two-cell rows of an HTML form table as (label, value) pairs; nothing is rendered."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.rows: list[list[str]] = []
-        self._cell: list[str] | None = None
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th") and self.rows:
-            self._cell = []
-        elif tag == "br" and self._cell is not None:
-            self._cell.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._skip = max(0, self._skip - 1)
-        elif tag in ("td", "th") and self._cell is not None and self.rows:
-            self.rows[-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None and not self._skip:
-            self._cell.append(data)
-
-
-_QUOTE = re.compile(r"^(?:[ \t]*>)+[ \t]?")
+from gateway.inbound.referral.layout import text_items
+from gateway.inbound.referral.reader import read
 
 
 def labelled_pairs(text: str) -> list[tuple[str, str]]:
-    """`Label: value` lines; unlabelled lines continue the previous value (narratives).
-
-    A form quoted with `>` (a colleague's forward) is read at its own depth: a continuation line
-    joins a value only from the same depth, so a reply quoted below a narrative stays out of it.
-    """
-    pairs: list[tuple[str, str]] = []
-    depth_of_last = 0
-    for raw_line in text.splitlines():
-        quote = _QUOTE.match(raw_line)
-        depth = quote.group(0).count(">") if quote else 0
-        line = raw_line[quote.end() :] if quote else raw_line
-        match = re.match(r"^\s*([^:\n]{2,80}?)\s*[:?]\s*(.*)$", line)
-        if match and field_key(match.group(1))[0] is not None:
-            pairs.append((match.group(1), match.group(2).strip()))
-            depth_of_last = depth
-        elif pairs and line.strip() and depth == depth_of_last:
-            label, value = pairs[-1]
-            pairs[-1] = (label, f"{value}\n{line.strip()}".strip())
-    return pairs
-
-
-def html_pairs(html: str) -> list[tuple[str, str]]:
-    table = _Table()
-    table.feed(html)
-    table.close()
-    return [(row[0], row[1]) for row in table.rows if len(row) >= 2 and row[0]]
+    """The (label, value) pairs of TEXT as the form reader reads them: `Label: value` lines,
+    sections, tables; unlabelled lines continue a narrative above them. A form quoted with
+    `>` (a colleague's forward) is read at its own depth. Linear in the text: each value's
+    lines are joined once, at the end."""
+    return [(entry.label or entry.key, entry.value) for entry in read(text_items(text))]
 
 
 def body_texts(message: Message) -> tuple[str, str]:

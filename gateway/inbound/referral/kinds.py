@@ -8,7 +8,7 @@ from email.message import Message
 from email.utils import parseaddr
 
 from gateway.inbound.referral.bodies import body_texts, html_text
-from gateway.inbound.referral.parse import Referral, missing_fields
+from gateway.inbound.referral.model import Referral, missing_fields
 from gateway.mail.addresses import single_address
 
 REFERENCE = re.compile(r"\bMASH-\d{4}-\d{6}\b")

@@ -1,92 +1,66 @@
-"""Read a MASH referral form from an e-mail body: labelled lines or an HTML table.
+"""Read a MASH referral form from an e-mail: labelled lines, an HTML table, or an attached
+Word or PDF form, whichever holds more of it.
 
-Pure: bytes in, a `Referral` out. Labels vary between forms, so each field has its variants;
-dates are UK day-first; NHS numbers are checked with their modulus-11 digit.
+Pure: bytes in, a `Referral` out. `layout` turns a body or a document into lines and table
+rows, `labels` names each label's field and owner, `reader` follows sections and tables,
+`answers` and `names` read the values, `model` builds the referral. Dates are UK day-first;
+NHS numbers are checked with their modulus-11 digit.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage, Message
-from typing import Any
 
-from gateway.domain.formats import parse_date, valid_nhs_number
 from gateway.inbound.referral.attached_forms import attached_forms
-from gateway.inbound.referral.bodies import body_texts, html_pairs, labelled_pairs
-from gateway.inbound.referral.labels import (
-    CATEGORIES,
-    CHILD_FIELDS,
-    REFERRER_FIELDS,
-    field_key,
-    yes_no,
+from gateway.inbound.referral.bodies import body_texts
+from gateway.inbound.referral.layout import Item, Row, html_items, text_items
+from gateway.inbound.referral.model import (
+    Child,
+    Referral,
+    Referrer,
+    build,
+    missing_fields,
 )
+from gateway.inbound.referral.reader import read
+
+__all__ = [
+    "Child",
+    "Referral",
+    "Referrer",
+    "is_forwarded",
+    "looks_like_referral",
+    "missing_fields",
+    "parse_items",
+    "parse_referral",
+]
 
 
-@dataclass
-class Child:
-    given_name: str | None = None
-    family_name: str | None = None
-    date_of_birth: str | None = None
-    expected_date: str | None = None
-    unborn: bool = False
-    gender: str | None = None
-    address: str | None = None
-    postcode: str | None = None
-    nhs_number: str | None = None
-    nhs_number_valid: bool | None = None
-    school: str | None = None
-    gp: str | None = None
-
-
-@dataclass
-class Referrer:
-    name: str | None = None
-    role: str | None = None
-    agency: str | None = None
-    email: str | None = None
-    phone: str | None = None
-
-
-@dataclass
-class Referral:
-    children: list[Child] = field(default_factory=list)
-    referrer: Referrer = field(default_factory=Referrer)
-    concern: str | None = None
-    categories: list[str] = field(default_factory=list)
-    immediate_risk: bool | None = None
-    consent: str | None = None
-    parents_aware: bool | None = None
-    child_aware: bool | None = None
-    child_views: str | None = None
-    household: str | None = None
-    missing: list[str] = field(default_factory=list)
-    form: str = "body"  # or the attached form's file name
-    forwarded: bool = False
-    attachment_problems: list[str] = field(default_factory=list)
-    recognised: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("recognised")
-        return data
-
+def parse_items(items: list[Item]) -> Referral:
+    """A referral from a form's layout: its lines and table rows in order."""
+    return build(read(items))
 
 
 def parse_referral(message: EmailMessage | Message) -> Referral:
-    """The form from the body (HTML table or labelled lines) or an attached .docx/PDF form,
+    """The form from the body (HTML or labelled lines) or an attached .docx/PDF form,
     whichever holds more of it."""
     plain, html = body_texts(message)
-    pairs = html_pairs(html) if html else []
-    if len(pairs) < 3:
-        pairs = labelled_pairs(plain) or pairs
-    best = build(pairs)
+    candidates = []
+    if html:
+        candidates.append(parse_items(html_items(html)))
+    if plain.strip() or not html:
+        candidates.append(parse_items(list(text_items(plain))))
+    best = max(candidates, key=lambda r: r.recognised)  # the first of equals: the HTML
     problems = []
     for form in attached_forms(message):
         if form.problem:
             problems.append(f"{form.filename}: {form.problem}")
             continue
-        candidate = build(labelled_pairs(form.text) + list(form.pairs))
+        items: list[Item] = list(form.items) or [
+            *text_items(form.text),
+            *(Row(pair) for pair in form.pairs),
+        ]
+        candidate = parse_items(items)
         if candidate.recognised > best.recognised:
             best = candidate
             best.form = form.filename
@@ -109,111 +83,6 @@ def is_forwarded(message: Message, plain: str) -> bool:
     if _FORWARD_BODY.search(plain):
         return True
     return any(part.get_content_type() == "message/rfc822" for part in message.walk())
-
-
-def build(pairs: list[tuple[str, str]]) -> Referral:
-    referral = Referral()
-    children: dict[int, Child] = {}
-    current = 0
-    for label, value in pairs:
-        key, number = field_key(label)
-        value = value.strip()
-        if key is None or not value:
-            continue
-        referral.recognised += 1
-        if key in CHILD_FIELDS:
-            if number is not None:
-                current = number
-            elif current in children and _already_set(children[current], key):
-                current += 1  # the same child field again: the next child's block
-            child = children.setdefault(current, Child())
-            _set_child(child, key, value)
-        elif key in REFERRER_FIELDS:
-            setattr(referral.referrer, key.removeprefix("referrer_"), value)
-        elif key == "categories":
-            referral.categories = _categories(value)
-        elif key in ("immediate_risk", "parents_aware", "child_aware"):
-            setattr(referral, key, yes_no(value))
-        else:
-            setattr(referral, key, value)
-    referral.children = [children[n] for n in sorted(children)]
-    referral.missing = missing_fields(referral)
-    return referral
-
-
-def _already_set(child: Child, key: str) -> bool:
-    if key == "child_name":
-        return child.given_name is not None
-    attr = key
-    return getattr(child, attr, None) is not None
-
-
-def _set_child(child: Child, key: str, value: str) -> None:
-    if key == "child_name":
-        parts = value.split()
-        if "," in value:  # "SMITH, Jo"
-            family, _, given = value.partition(",")
-            child.given_name, child.family_name = given.strip() or None, family.strip() or None
-        elif len(parts) == 1:
-            child.given_name = parts[0]
-        else:
-            child.given_name, child.family_name = " ".join(parts[:-1]), parts[-1]
-        if re.search(r"\bunborn\b", value, re.I):
-            child.unborn = True
-    elif key in ("date_of_birth", "expected_date"):
-        parsed = parse_date(value)
-        setattr(child, key, parsed.isoformat() if parsed else None)
-        if key == "expected_date" and parsed:
-            child.unborn = True
-    elif key == "nhs_number":
-        child.nhs_number = re.sub(r"[\s-]", "", value)
-        child.nhs_number_valid = valid_nhs_number(value)
-    else:
-        setattr(child, key, value)
-
-
-def _categories(value: str) -> list[str]:
-    text = value.lower()
-    found = [
-        name
-        for name, words in CATEGORIES.items()
-        if any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
-    ]
-    # "parental mental health" also says "mental health"; keep the specific one.
-    if "parental mental health" in found and not re.search(r"self.?harm", text):
-        found = [c for c in found if c != "self-harm / mental health"]
-    return found
-
-
-def missing_fields(referral: Referral) -> list[str]:
-    missing: list[str] = []
-    if not referral.children:
-        missing.append("child name")
-    for index, child in enumerate(referral.children, start=1):
-        prefix = f"child {index}: " if len(referral.children) > 1 else ""
-        if not child.given_name and not child.unborn:
-            missing.append(prefix + "child name")
-        if not child.date_of_birth and not child.expected_date:
-            missing.append(prefix + "date of birth or expected date")
-        if not child.address:
-            missing.append(prefix + "address")
-    if not referral.referrer.name:
-        missing.append("referrer name")
-    if not (referral.referrer.email or referral.referrer.phone):
-        missing.append("referrer email or phone")
-    if not referral.concern:
-        missing.append("concern")
-    if not referral.categories:
-        missing.append("categories")
-    if referral.immediate_risk is None:
-        missing.append("immediate risk")
-    if referral.parents_aware is None:
-        missing.append("parents aware")
-    if not referral.consent:
-        missing.append("consent")
-    if not referral.household:
-        missing.append("carer")
-    return missing
 
 
 def looks_like_referral(referral: Referral) -> bool:
