@@ -627,6 +627,10 @@ def test_keys_commands(world: World, tmp_path: Path, make_config: Any, sqlite_ur
     assert checked.returncode == 0, checked.stdout  # every pinned key is present and current
     soon = cli("--now", (START + timedelta(days=340)).isoformat(), "keys", "check", "--json")
     assert any(p["serious"] is False and "expires" in p["problem"] for p in json.loads(soon.stdout))
+    # A read-only command on a database not made yet says so, and makes nothing.
+    early = cli("--now", (START + timedelta(days=340)).isoformat(), "digest", "--dry-run")
+    assert early.returncode == 2 and "mash-gateway db upgrade" in early.stderr
+    assert cli("db", "upgrade").returncode == 0
     digest = cli("--now", (START + timedelta(days=340)).isoformat(), "digest", "--dry-run")
     assert "OpenPGP keys to renew or replace" in digest.stdout and "expires on" in digest.stdout
     later = cli("--now", (START + timedelta(days=400)).isoformat(), "keys", "check")
