@@ -18,6 +18,7 @@ from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.pipeline import Decision, StepContext, Work
+from gateway.inbound.quarantine import quarantine_release
 from gateway.store.models import Message, MessageSource
 
 MAIL = Path(__file__).parent / "data" / "mail"
@@ -167,6 +168,19 @@ def test_failing_step_retried_then_quarantined_on_server(
     assert other.quarantine_reason == "unhandled-kind"
     assert dovecot.count("mash") == 0
     assert dovecot.count("mash", "Quarantine") == 2
+    # The managers hear of it once, by message and step, never with the error's text.
+    (alert,) = [m for m in smtp_sink.messages if b"could not be processed" in m.data]
+    assert alert.recipients == ("duty.manager@hackney.example",)
+    assert f"message {failed.id}".encode() in alert.data and b"handler bug" not in alert.data
+    # Released and failing again three times: still the one alert for this message.
+    quarantine_release(daemon.db, failed.id, clock.now(), "test")
+    for _attempt in range(4):
+        daemon.run_once()
+        clock.advance(timedelta(hours=1))
+    with daemon.db.transaction() as session:
+        again = session.get(Message, failed.id)
+        assert again is not None and again.quarantine_reason == "step-failed:handle"
+    assert len([m for m in smtp_sink.messages if b"could not be processed" in m.data]) == 1
 
 
 def test_mailbox_down_alerts_managers_once(
