@@ -252,3 +252,34 @@ def test_server_without_idle_move_or_uidplus_polls_and_copies(
         assert counts(daemon)["sources"] == 2, "a flagged copy is not ingested again"
     finally:
         plain.cleanup()
+
+
+def test_a_message_over_the_cap_is_quarantined_from_its_header_alone(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(
+        db_url=sqlite_url,
+        dovecot=dovecot,
+        smtp=smtp_sink,
+        extra="[limits]\nmax_message_bytes = 200000\n",
+    )
+    big = plain_message(1).replace(b"\r\n\r\n", b"\r\n\r\n" + b"x" * 76 + b"\r\n", 1)
+    big = big + (b"y" * 76 + b"\r\n") * 4000  # about 310 KB, over the 200 KB cap
+    dovecot.append("mash", big)
+    dovecot.append("mash", auto_reply(2))
+    daemon = Daemon(config, clock)
+    daemon.prepare()
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        held, other = session.execute(select(Message).order_by(Message.id)).scalars()
+        assert held.state == "quarantined" and held.quarantine_reason == "too-large"
+        assert held.size > 300_000 and len(held.raw) < 2_000  # the header, never the body
+        assert held.raw.startswith(b"From:") or b"\nFrom:" in held.raw
+        assert b"yyyy" not in held.raw
+        assert other.state == "processed"
+    assert dovecot.count("mash", "Quarantine") == 1  # the whole message, there for a person
+    assert dovecot.count("mash", "Processed") == 1
