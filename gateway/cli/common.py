@@ -45,7 +45,7 @@ def exception_without_text(exc_info: Any) -> str:
     text and people's details, which never go to the log."""
     if not exc_info or exc_info[0] is None:
         return ""
-    kinds = []
+    kinds: list[str] = []
     stack = "".join(traceback.format_tb(exc_info[2]))
     seen: BaseException | None = exc_info[1]
     while seen is not None and len(kinds) < 10:
