@@ -43,6 +43,8 @@ bench: install system-deps
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/referral_labels.py
 	$(BIN)/python bench/quotes.py
+	$(BIN)/python bench/bounces.py
+	$(BIN)/python bench/autoreplies.py
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/crypto.py
 

@@ -242,6 +242,36 @@ def test_red_out_of_office_alerts_and_a_bounce_marks_the_check_undeliverable(
     assert any("bounced" in s for s in subjects)
 
 
+def test_a_delayed_or_unclassifiable_return_never_marks_the_check_undeliverable(
+    world: World,
+) -> None:
+    (check_id,) = _request(world, "amber", "police")
+    request = world.sent("police-mash@met.example")[0]
+    delayed = _dsn(request, "police-mash@met.example").replace(
+        b"Action: failed\r\nStatus: 5.1.1", b"Action: delayed\r\nStatus: 4.4.1"
+    )
+    world.run(delayed)
+    # A report that names no recipient and no status: a person is told, nothing is guessed.
+    returned = (
+        "Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.met.example\r\n"
+        f"To: {request.envelope_from}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <returned-1@mx.met.example>\r\n\r\n"
+        "This is the mail system. Your message was returned.\r\n\r\n"
+        f"Message-ID: {request.message_id}\r\n"
+    ).encode()
+    world.run(returned)
+    with world.daemon.db.transaction() as session:
+        check = session.get(Check, check_id)
+        assert check is not None and check.status == "pending" and check.next_chase_at
+        row = session.execute(
+            select(OutboxRow).where(OutboxRow.header_message_id == request.message_id)
+        ).scalar_one()
+        assert row.state != "bounced"
+    subjects = [str(_mail(m)["Subject"]) for m in world.sent("duty.manager@hackney.example")]
+    assert any("permanence unknown" in s for s in subjects)
+    assert not any("bounced" in s for s in subjects)
+
+
 def test_a_reply_naming_two_checks_goes_to_a_manager(world: World) -> None:
     police_id, health_id = _request(world, "green", "police", "health")
     with world.daemon.db.transaction() as session:

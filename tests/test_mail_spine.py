@@ -18,6 +18,7 @@ from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.pipeline import Decision, StepContext, Work
+from gateway.inbound.quarantine import quarantine_release
 from gateway.store.models import Message, MessageSource
 
 MAIL = Path(__file__).parent / "data" / "mail"
@@ -167,6 +168,19 @@ def test_failing_step_retried_then_quarantined_on_server(
     assert other.quarantine_reason == "unhandled-kind"
     assert dovecot.count("mash") == 0
     assert dovecot.count("mash", "Quarantine") == 2
+    # The managers hear of it once, by message and step, never with the error's text.
+    (alert,) = [m for m in smtp_sink.messages if b"could not be processed" in m.data]
+    assert alert.recipients == ("duty.manager@hackney.example",)
+    assert f"message {failed.id}".encode() in alert.data and b"handler bug" not in alert.data
+    # Released and failing again three times: still the one alert for this message.
+    quarantine_release(daemon.db, failed.id, clock.now(), "test")
+    for _attempt in range(4):
+        daemon.run_once()
+        clock.advance(timedelta(hours=1))
+    with daemon.db.transaction() as session:
+        again = session.get(Message, failed.id)
+        assert again is not None and again.quarantine_reason == "step-failed:handle"
+    assert len([m for m in smtp_sink.messages if b"could not be processed" in m.data]) == 1
 
 
 def test_mailbox_down_alerts_managers_once(
@@ -238,3 +252,34 @@ def test_server_without_idle_move_or_uidplus_polls_and_copies(
         assert counts(daemon)["sources"] == 2, "a flagged copy is not ingested again"
     finally:
         plain.cleanup()
+
+
+def test_a_message_over_the_cap_is_quarantined_from_its_header_alone(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    clock: FrozenClock,
+) -> None:
+    config, _ = make_config(
+        db_url=sqlite_url,
+        dovecot=dovecot,
+        smtp=smtp_sink,
+        extra="[limits]\nmax_message_bytes = 200000\n",
+    )
+    big = plain_message(1).replace(b"\r\n\r\n", b"\r\n\r\n" + b"x" * 76 + b"\r\n", 1)
+    big = big + (b"y" * 76 + b"\r\n") * 4000  # about 310 KB, over the 200 KB cap
+    dovecot.append("mash", big)
+    dovecot.append("mash", auto_reply(2))
+    daemon = Daemon(config, clock)
+    daemon.prepare()
+    daemon.run_once()
+    with daemon.db.transaction() as session:
+        held, other = session.execute(select(Message).order_by(Message.id)).scalars()
+        assert held.state == "quarantined" and held.quarantine_reason == "too-large"
+        assert held.size > 300_000 and len(held.raw) < 2_000  # the header, never the body
+        assert held.raw.startswith(b"From:") or b"\nFrom:" in held.raw
+        assert b"yyyy" not in held.raw
+        assert other.state == "processed"
+    assert dovecot.count("mash", "Quarantine") == 1  # the whole message, there for a person
+    assert dovecot.count("mash", "Processed") == 1

@@ -17,6 +17,7 @@ from helpers import config
 from gateway.domain.formats import parse_date, valid_nhs_number
 from gateway.inbound.inspection import inspect_bytes
 from gateway.inbound.referral.attached_forms import MAX_EXPANDED_BYTES, _field_label
+from gateway.inbound.referral.budget import TooCostly
 from gateway.inbound.referral.labels import field_key
 from gateway.inbound.referral.parse import parse_referral
 
@@ -193,12 +194,13 @@ def test_damaged_and_oversized_attachments_are_reasons_not_crashes() -> None:
     broken = with_attachment(b"PK\x03\x04 not really a zip", "form.docx", DOCX_MIME, subject="x")
     referral = _from_bytes(broken)
     assert referral.attachment_problems == ["form.docx: unreadable docx: BadZipFile"]
-    # A zip that claims to expand past the cap is refused before python-docx opens it.
+    # A zip that claims to expand past the cap is refused before python-docx opens it: over
+    # the message's work budget, the whole message is too costly (the pipeline quarantines it).
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b"\0" * (MAX_EXPANDED_BYTES + 1))
-    referral = _from_bytes(with_attachment(bomb.getvalue(), "bomb.docx", DOCX_MIME, subject="x"))
-    assert referral.attachment_problems == ["bomb.docx: unreadable docx: FormTooLarge"]
+    with pytest.raises(TooCostly, match=r"bomb\.docx"):
+        _from_bytes(with_attachment(bomb.getvalue(), "bomb.docx", DOCX_MIME, subject="x"))
     pdf = _from_bytes(with_attachment(b"%PDF-1.7 garbage", "f.pdf", "application/pdf", subject="x"))
     assert pdf.attachment_problems and pdf.attachment_problems[0].startswith("f.pdf: unreadable")
 

@@ -7,6 +7,7 @@ import getpass
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def setup_logging(level: str, fmt: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -37,7 +38,31 @@ def _only_real_migrations(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith(("Context impl", "Will assume"))
 
 
+def exception_without_text(exc_info: Any) -> str:
+    """A traceback's frames and exception kinds, without the exceptions' own text.
+
+    That text can quote what a statement could not store or a parser could not read: message
+    text and people's details, which never go to the log."""
+    if not exc_info or exc_info[0] is None:
+        return ""
+    kinds: list[str] = []
+    stack = "".join(traceback.format_tb(exc_info[2]))
+    seen: BaseException | None = exc_info[1]
+    while seen is not None and len(kinds) < 10:
+        kinds.append(type(seen).__qualname__)
+        seen = seen.__cause__ or seen.__context__
+    return f"Traceback (most recent call last):\n{stack}{' <- '.join(kinds)} (text not logged)"
+
+
+class TextFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        return exception_without_text(ei)
+
+
 class JsonFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        return exception_without_text(ei)
+
     def format(self, record: logging.LogRecord) -> str:
         payload = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.config import Config
@@ -30,6 +31,7 @@ from gateway.domain.effects import (
     SendMail,
 )
 from gateway.inbound.pipeline import Decision
+from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.store import ledger
@@ -37,6 +39,8 @@ from gateway.store.models import Message, OutboxRow, SeenSignature
 from gateway.timescales import BusinessCalendar
 
 log = logging.getLogger(__name__)
+
+STEP_FAILED_ALERT = "step-failed-alert"
 
 # Each effect's function returns the mail it queues; ledger events are appended last.
 Apply = Callable[[Session, Message, Any, datetime], list[OutgoingMail]]
@@ -170,6 +174,37 @@ class Applier:
                 detail={"message": message.id, "reason": message.quarantine_reason},
             ),
         )
+
+    def alert_step_failed(
+        self, session: Session, message: Message, step: str, error: str, now: datetime
+    ) -> None:
+        """Tell the managers, once per message, that it is held because a step kept failing.
+
+        Names the message, the step and the kind of error: never the error's text, which can
+        quote the message (a database error quotes what it could not store)."""
+        already = session.execute(
+            select(OutboxRow.id)
+            .where(OutboxRow.source_message_id == message.id)
+            .where(OutboxRow.purpose == STEP_FAILED_ALERT)
+            .limit(1)
+        ).first()
+        if already is not None:
+            return
+        alert = manager_alert(
+            self.config,
+            now,
+            title=f"message {message.id} could not be processed",
+            lines=[
+                f"Message: {message.id}, {message.channel} into {message.mailbox}",
+                f"Step: {step}, failed {message.attempts} times ({error})",
+                "It is quarantined: nothing was answered, no contact or check was recorded.",
+            ],
+            action=f"Read it with `mash-gateway quarantine show {message.id}`; release it "
+            "when the cause is fixed, or act on it by hand.",
+            purpose=STEP_FAILED_ALERT,
+        )
+        if alert is not None:
+            enqueue(session, self.config, self.letters, alert, now, source_message_id=message.id)
 
 
 def with_message(event: ledger.Event, message_id: int, instance: str) -> ledger.Event:

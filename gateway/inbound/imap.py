@@ -187,8 +187,9 @@ class MailboxWatcher:
         untagged(client).clear()  # the search below covers anything announced before it
         uids = sorted(client.search(["NOT", "DELETED"]))
         new = self._unknown(uids)
-        ingested = 0
-        for batch in self._batches(client, new):
+        batches, too_large = self._batches(client, new)
+        ingested = self._ingest_too_large(client, too_large)
+        for batch in batches:
             fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
             now = self.clock.now()
             arrivals = [
@@ -227,9 +228,14 @@ class MailboxWatcher:
             )
         return [uid for uid in uids if uid not in known]
 
-    def _batches(self, client: IMAPClient, uids: list[int]) -> list[list[int]]:
-        """Group UIDs so one FETCH never pulls more than FETCH_BYTES or fetch_batch messages."""
+    def _batches(
+        self, client: IMAPClient, uids: list[int]
+    ) -> tuple[list[list[int]], dict[int, int]]:
+        """Group UIDs so one FETCH never pulls more than FETCH_BYTES or fetch_batch messages;
+        those over the message cap are set apart with their sizes (never fetched whole)."""
         batches: list[list[int]] = []
+        too_large: dict[int, int] = {}
+        cap = self.config.limits.max_message_bytes
         for start in range(0, len(uids), self.box.fetch_batch):
             chunk = uids[start : start + self.box.fetch_batch]
             sizes = client.fetch(chunk, ["RFC822.SIZE"])
@@ -237,6 +243,9 @@ class MailboxWatcher:
             total = 0
             for uid in chunk:
                 size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if size > cap:
+                    too_large[uid] = size
+                    continue
                 if current and total + size > FETCH_BYTES:
                     batches.append(current)
                     current, total = [], 0
@@ -244,7 +253,29 @@ class MailboxWatcher:
                 total += size
             if current:
                 batches.append(current)
-        return batches
+        return batches, too_large
+
+    def _ingest_too_large(self, client: IMAPClient, sizes: dict[int, int]) -> int:
+        """Over the cap: committed quarantined from its header alone (a 200 MB message costs a
+        header's fetch), the whole of it left on the server for a person."""
+        part = f"BODY.PEEK[HEADER]<0.{self.config.limits.max_header_bytes}>"
+        fetched = client.fetch(sorted(sizes), [part, "INTERNALDATE"]) if sizes else {}
+        now = self.clock.now()
+        arrivals = [
+            Arrival(
+                raw=bytes(next((v for k, v in data.items() if k.startswith(b"BODY[HEADER]")), b"")),
+                source=Source("imap", self.box.name, self.box.folder, self.uidvalidity, uid),
+                received_at=_aware(data.get(b"INTERNALDATE"), now),
+                server_size=size,
+            )
+            for uid, size in sorted(sizes.items())
+            if (data := fetched.get(uid)) is not None  # else expunged meanwhile
+        ]
+        if arrivals:
+            log.warning("mailbox %s: %d message(s) over the size cap", self.box.name, len(arrivals))
+            ingest_batch(self.db, arrivals, now=now, role=self.box.role)
+            self.on_ingested()
+        return len(arrivals)
 
     def file_finished(self, client: IMAPClient, present: set[int] | None = None) -> int:
         """Move processed and quarantined messages out of the watched folder."""

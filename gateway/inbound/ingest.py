@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import Message, MessageSource
 
@@ -31,11 +32,16 @@ class Source:
 
 @dataclass(frozen=True)
 class Arrival:
-    """One message as fetched, before it is committed."""
+    """One message as fetched, before it is committed.
+
+    `server_size` is set for a message too large to fetch: `raw` is then its header alone and
+    it is committed already quarantined as too-large (the whole message stays on the server,
+    moved to the quarantine folder, for a person)."""
 
     raw: bytes
     source: Source
     received_at: datetime
+    server_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,12 +69,13 @@ def ingest(
     received_at: datetime,
     now: datetime,
     role: str | None,
+    server_size: int | None = None,
 ) -> Ingested:
     """Idempotent on the source key and on the content hash; safe under concurrent callers."""
     digest = hashlib.sha256(raw).hexdigest()
     for attempt in range(3):
         try:
-            return _ingest_once(db, raw, digest, source, received_at, now, role)
+            return _ingest_once(db, raw, digest, source, received_at, now, role, server_size)
         except IntegrityError:
             # Another instance committed the same key or hash between our read and write.
             if attempt == 2:
@@ -84,6 +91,7 @@ def _ingest_once(
     received_at: datetime,
     now: datetime,
     role: str | None,
+    server_size: int | None = None,
 ) -> Ingested:
     with db.transaction() as session:
         existing_source = session.execute(
@@ -111,8 +119,19 @@ def _ingest_once(
                 auto_reply=False,
                 header_message_id=_header_message_id(raw),
             )
+            if server_size is not None:
+                _quarantine_too_large(message, server_size, now)
             session.add(message)
             session.flush()
+            if server_size is not None:
+                ledger.append(
+                    session,
+                    now,
+                    ledger.Event(
+                        action="message-quarantined",
+                        detail={"message": message.id, "reason": message.quarantine_reason},
+                    ),
+                )
         session.add(
             MessageSource(
                 message_id=message.id,
@@ -142,7 +161,15 @@ def ingest_batch(
         return _ingest_batch_once(db, arrivals, now, role)
     except IntegrityError:
         return [
-            ingest(db, a.raw, a.source, received_at=a.received_at, now=now, role=role)
+            ingest(
+                db,
+                a.raw,
+                a.source,
+                received_at=a.received_at,
+                now=now,
+                role=role,
+                server_size=a.server_size,
+            )
             for a in arrivals
         ]
 
@@ -184,8 +211,21 @@ def _ingest_batch_once(
                 auto_reply=False,
                 header_message_id=_header_message_id(arrival.raw),
             )
+        for arrival, digest in zip(arrivals, digests, strict=True):
+            if arrival.server_size is not None and digest in created:
+                _quarantine_too_large(created[digest], arrival.server_size, now)
         session.add_all(created.values())
         session.flush()
+        for message in created.values():
+            if message.state == "quarantined":
+                ledger.append(
+                    session,
+                    now,
+                    ledger.Event(
+                        action="message-quarantined",
+                        detail={"message": message.id, "reason": message.quarantine_reason},
+                    ),
+                )
         by_hash.update({digest: message.id for digest, message in created.items()})
         results: list[Ingested] = []
         seen_keys: set[str] = set()
@@ -211,3 +251,14 @@ def _ingest_batch_once(
             results.append(Ingested(by_hash[digest], digest in created, True))
         session.flush()
         return results
+
+
+def _quarantine_too_large(message: Message, size: int, now: datetime) -> None:
+    """Held from its header alone: the size the server gave, never the body fetched."""
+    message.state = "quarantined"
+    message.quarantine_reason = "too-large"
+    message.quarantine_detail = (
+        f"{size} bytes on the server, over the cap: only its header was fetched"
+    )
+    message.size = size
+    message.processed_at = now

@@ -106,6 +106,7 @@ def inspect_bytes(
             out["bounce"] = {
                 "recipients": [r.recipient for r in bounce.recipients],
                 "permanent": bounce.permanent,
+                "reader": bounce.reader,
             }
         out["mime"] = {
             "parts": work.decoded.part_count,

@@ -25,6 +25,7 @@ from gateway.inbound.binding import Bound, checks_named
 from gateway.inbound.commands import is_command
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
+from gateway.inbound.referral.budget import Budget, TooCostly, check_budget
 from gateway.inbound.referral.kinds import (
     REFERENCE,
     free_text_referral,
@@ -270,6 +271,16 @@ def step_unwrap(work: Work, ctx: StepContext) -> Outcome:
     return Continue(replace(work, decoded=decoded, crypto=unwrapped), note)
 
 
+def step_budget(work: Work, ctx: StepContext) -> Outcome:
+    """Measure the work the attachments would cost before any reader is given them."""
+    assert work.decoded is not None
+    try:
+        check_budget(work.decoded.message, Budget())
+    except TooCostly as exc:
+        return Stop(quarantine(work, "too-costly", exc.detail), f"too costly: {exc.detail}")
+    return Continue(work, "attachments within the work budget")
+
+
 def step_classify(work: Work, ctx: StepContext) -> Outcome:
     assert work.decoded is not None
     message = work.decoded.message
@@ -290,7 +301,10 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         kind = "check_reply"
         work = replace(work, checks=found[0], matched_by=found[1].how, bound=found[1])
     else:
-        referral = parse_referral(message)
+        try:
+            referral = parse_referral(message)
+        except TooCostly as exc:  # a form's reader hit its time or memory limit
+            return Stop(quarantine(work, "too-costly", exc.detail), f"too costly: {exc.detail}")
         if is_police_notification(message):
             kind = "police_notification"
         elif is_information_request(message) and referral.children:
@@ -364,6 +378,7 @@ INSPECT_STEPS: tuple[tuple[str, Step], ...] = (
     ("limits", step_limits),
     ("decode", step_decode),
     ("unwrap", step_unwrap),
+    ("budget", step_budget),
     ("classify", step_classify),
 )
 PROCESS_STEPS: tuple[tuple[str, Step], ...] = (*INSPECT_STEPS, ("handle", step_handle))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
@@ -236,8 +237,9 @@ class Processor:
                 if not found or not self._ours(found[0], token):
                     return None
                 return self._decide(session, found[0], now)
-        except Exception as exc:
-            log.exception("message %s: applying the decision failed", message_id)
+        except Exception as exc:  # noqa: BLE001 - recorded as the apply step's failure below
+            # The kind and where, not the text: a database error's text quotes the values.
+            log.error("message %s: applying the decision failed: %s", message_id, _where(exc))
             with self.db.transaction() as session:
                 found = self._locked(session, [message_id], now)
                 if not found or not self._ours(found[0], token):
@@ -305,6 +307,7 @@ class Processor:
         message.processed_at = now
         message.next_attempt_at = None
         self.applier.record_quarantine(session, message, now)
+        self.applier.alert_step_failed(session, message, step, type(error).__name__, now)
         log.error(
             "message %s quarantined after %s failures in %s: %s",
             message.id,
@@ -314,3 +317,11 @@ class Processor:
         )
         return message.mailbox, False
 
+
+def _where(exc: BaseException) -> str:
+    """ "IntegrityError at outbox.py:88 in enqueue": the exception's kind and innermost frame."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = (
+        f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} in {frame.name}" if frame else ""
+    )
+    return f"{type(exc).__name__}{place}"

@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.store.storable import clean_parameters, json_serializer
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -33,7 +35,13 @@ class Database:
         self.url = url
         self.read_only = read_only
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"future": True}
+        # hide_parameters: an error's text (logged, or kept as a message's last error) names the
+        # statement but never its values, which are message text and people's details.
+        kwargs: dict[str, Any] = {
+            "future": True,
+            "hide_parameters": True,
+            "json_serializer": json_serializer,
+        }
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
         else:
@@ -41,6 +49,7 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _sqlite_pragmas(self.engine, "BEGIN" if read_only else "BEGIN IMMEDIATE")
+        _storable_parameters(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -90,6 +99,14 @@ def _alembic_config(url: str) -> AlembicConfig:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def _storable_parameters(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _clean(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        return statement, clean_parameters(parameters)
 
 
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:

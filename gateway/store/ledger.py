@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gateway.store.models import AuditEvent, LedgerCheckpoint, LedgerHead
+from gateway.store.storable import clean
 
 GENESIS = "0" * 64
 
@@ -67,6 +68,16 @@ def append(session: Session, at: datetime, event: Event) -> AuditEvent:
     """Append inside the caller's transaction; the head row lock serialises writers."""
     head = _locked_head(session)
     row_id = head.last_id + 1
+    # Hash what will be stored: the database would otherwise store a cleaned text that no
+    # longer matches its hash (a recipient or purpose can carry a NUL from a message).
+    event = replace(
+        event,
+        action=clean(event.action),
+        actor=clean(event.actor),
+        subject_ref=clean(event.subject_ref),
+        recipient=clean(event.recipient),
+        purpose=clean(event.purpose),
+    )
     detail_json = json.dumps(event.detail or {}, sort_keys=True, default=str)
     digest = _digest(row_id, at, event, detail_json, head.hash)
     row = AuditEvent(

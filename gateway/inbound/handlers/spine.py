@@ -56,8 +56,10 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
             f"{r.recipient}: {r.action} {r.status} {r.diagnostic}".strip()
             for r in bounce.recipients
         )
-        or "no delivery-status part"
+        or "no recipient named in the report"
     )
+    if bounce.permanent is None:
+        return _unclassified(ctx, row, statuses, bounce.reader)
     if not bounce.permanent:
         return Decision(
             state="processed",
@@ -112,6 +114,43 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
         ),
     )
     return undeliverable(ctx, row.header_message_id, decision)
+
+
+def _unclassified(ctx: StepContext, row: OutboxInfo, statuses: str, reader: str) -> Decision:
+    """A bounce that says neither "failed" nor "delayed": a person reads it. Nothing is marked
+    undeliverable on a guess (a temporary failure must not close a check's request)."""
+    alert = None
+    if row.purpose != "manager-alert":
+        alert = manager_alert(
+            ctx.config,
+            ctx.now,
+            title="a message we sent came back, permanence unknown",
+            lines=[
+                f"Purpose: {row.purpose}",
+                f"Sent to: {', '.join(row.recipients)}",
+                f"Delivery report ({reader}): {statuses[:500]}",
+            ],
+            action="Read the report in the quarantine or the mailbox; if delivery failed, "
+            "reach the recipient another way.",
+            reference=row.subject_ref,
+        )
+    return Decision(
+        state="processed",
+        kind="bounce",
+        auto_reply=True,
+        effects=(
+            *send_all([alert]),
+            Record(
+                Event(
+                    action="mail-returned-unclassified",
+                    subject_ref=row.subject_ref,
+                    recipient=", ".join(row.recipients),
+                    purpose=row.purpose,
+                    detail={"outbox_id": row.id, "reader": reader, "status": statuses[:500]},
+                )
+            ),
+        ),
+    )
 
 
 def handle_correspondence(work: Work, ctx: StepContext) -> Decision:

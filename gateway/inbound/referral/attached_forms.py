@@ -1,8 +1,11 @@
 """Referral forms sent as attachments: Word (.docx) tables and lines, PDF form fields.
 
-Pure: bytes in, (label, value) pairs out. Attachments are hostile input: a .docx is a zip, so
-its expanded size is checked before python-docx opens it, and any failure in either library
-becomes a reason, never an exception out of the pipeline.
+Bytes in, (label, value) pairs out. Attachments are hostile input. Before any is read, the
+message's budget of work is measured (budget.py: decompressed bytes across all attachments, XML
+per .docx, PDF objects) and a message over it raises TooCostly. Each form is then read in a
+child process under a time and memory limit (sandbox.py); one that hits a limit raises
+TooCostly too, so the message is quarantined and the queue moves on. Any other failure in either
+library becomes a reason on the form, never an exception out of the pipeline.
 """
 
 from __future__ import annotations
@@ -14,19 +17,18 @@ import zipfile
 from dataclasses import dataclass
 from email.message import Message
 
+from gateway.inbound.referral import budget as work_budget
+from gateway.inbound.referral.budget import Budget, TooCostly
 from gateway.inbound.referral.layout import Item, docx_items
+from gateway.inbound.referral.sandbox import Limits, SandboxFailed, SandboxLimit, read_in_child
 
 log = logging.getLogger(__name__)
+
 
 # A filled-in form is tens of kilobytes; these caps leave room for embedded photos.
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_EXPANDED_BYTES = 50 * 1024 * 1024
 MAX_PDF_PAGES = 50
-
-DOCX_TYPES = {
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-PDF_TYPES = {"application/pdf", "application/x-pdf"}
 
 
 @dataclass(frozen=True)
@@ -40,23 +42,20 @@ class AttachedForm:
     items: tuple[Item, ...] = ()
 
 
-def _kind(part: Message) -> str | None:
-    filename = (part.get_filename() or "").lower()
-    ctype = part.get_content_type()
-    if ctype in DOCX_TYPES or filename.endswith(".docx"):
-        return "docx"
-    if ctype in PDF_TYPES or filename.endswith(".pdf"):
-        return "pdf"
-    return None
+def attached_forms(
+    message: Message, budget: Budget | None = None, limits: Limits | None = None
+) -> list[AttachedForm]:
+    """Every .docx or PDF attachment read as form pairs (possibly none, with the reason).
 
-
-def attached_forms(message: Message) -> list[AttachedForm]:
-    """Every .docx or PDF attachment read as form pairs (possibly none, with the reason)."""
+    Raises TooCostly, before reading anything, if the attachments exceed the budget, and when a
+    form's reading hits the child process's time or memory limit.
+    """
+    work_budget.check_budget(message, budget or Budget())
     forms: list[AttachedForm] = []
     for part in message.walk():
         if part.is_multipart():
             continue
-        kind = _kind(part)
+        kind = work_budget.form_kind(part)
         if kind is None:
             continue
         filename = part.get_filename() or f"attachment.{kind}"
@@ -68,14 +67,12 @@ def attached_forms(message: Message) -> list[AttachedForm]:
             forms.append(AttachedForm(filename, problem=f"over {MAX_ATTACHMENT_BYTES} bytes"))
             continue
         try:
-            if kind == "docx":
-                text, pairs, items = docx_form(payload)
-            else:
-                text, pairs, items = "", pdf_pairs(payload), []
-        except Exception as exc:  # noqa: BLE001 - both libraries raise many kinds on bad files
-            log.info("attached %s form unreadable: %s", kind, type(exc).__name__)
-            problem = f"unreadable {kind}: {type(exc).__name__}"
-            forms.append(AttachedForm(filename, problem=problem))
+            text, pairs, items = read_in_child(kind, payload, limits or Limits())
+        except SandboxLimit as exc:
+            raise TooCostly(f"{filename}: {exc}") from exc
+        except SandboxFailed as exc:
+            log.info("attached %s form unreadable: %s", kind, exc)
+            forms.append(AttachedForm(filename, problem=f"unreadable {kind}: {exc}"))
             continue
         forms.append(AttachedForm(filename, text, tuple(pairs), items=tuple(items)))
     return forms
