@@ -315,7 +315,7 @@ def test_a_two_address_from_is_nobody_for_a_manager_and_for_an_agency(mash: Mash
     assert mash.decisions() == [] and mash.replies() == []
     assert len(mash.to(SCHOOL)) == 1
     assert [m.quarantine_reason for m in mash.held()] == ["triage:sender"] * 2
-    assert len([m for m in mash.to(MANAGER) if "more than one sender" in _text(m)]) == 2
+    assert len([m for m in mash.to(MANAGER) if "from more than one sender" in _text(m)]) == 2
 
 
 @pytest.mark.parametrize(
