@@ -411,6 +411,17 @@ def test_a_signed_reply_whose_signed_content_names_no_check_is_held(mash: Mash) 
         assert session.get(Check, check.id).status == "held"  # type: ignore[union-attr]
 
 
+def test_a_client_that_strips_protected_headers_still_works_by_the_signed_reference_line(
+    mash: Mash,
+) -> None:
+    mash.referrals()
+    check = mash.request(A, "police")
+    quoted = f"Known to us: none.\r\n\r\n> Reference: {A} [#{check.token}]\r\n"
+    body = encrypted_entity(mash.keys.police.encrypt(inner(quoted), [mash.keys.mash.fingerprint]))
+    mash.arrive(message(_outer(check, 1), body))
+    assert mash.replies() == [(check.id, True)]
+
+
 def test_an_inline_pgp_reply_with_the_token_only_in_the_signed_text_is_verified(
     mash: Mash,
 ) -> None:
