@@ -315,7 +315,7 @@ def test_a_two_address_from_is_nobody_for_a_manager_and_for_an_agency(mash: Mash
     assert mash.decisions() == [] and mash.replies() == []
     assert len(mash.to(SCHOOL)) == 1
     assert [m.quarantine_reason for m in mash.held()] == ["triage:sender"] * 2
-    assert len([m for m in mash.to(MANAGER) if "more than one sender" in _text(m)]) == 2
+    assert len([m for m in mash.to(MANAGER) if "from more than one sender" in _text(m)]) == 2
 
 
 @pytest.mark.parametrize(
@@ -409,6 +409,17 @@ def test_a_signed_reply_whose_signed_content_names_no_check_is_held(mash: Mash) 
     assert "the signed content names no check" in (held.quarantine_detail or "")
     with mash.daemon.db.transaction() as session:
         assert session.get(Check, check.id).status == "held"  # type: ignore[union-attr]
+
+
+def test_a_client_that_strips_protected_headers_still_works_by_the_signed_reference_line(
+    mash: Mash,
+) -> None:
+    mash.referrals()
+    check = mash.request(A, "police")
+    quoted = f"Known to us: none.\r\n\r\n> Reference: {A} [#{check.token}]\r\n"
+    body = encrypted_entity(mash.keys.police.encrypt(inner(quoted), [mash.keys.mash.fingerprint]))
+    mash.arrive(message(_outer(check, 1), body))
+    assert mash.replies() == [(check.id, True)]
 
 
 def test_an_inline_pgp_reply_with_the_token_only_in_the_signed_text_is_verified(

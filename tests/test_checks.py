@@ -592,6 +592,7 @@ def test_a_checks_life_stepped_with_run_once_now(
     assert seen["check"] == {
         "id": 1,
         "method": "message-id",
+        "mismatch": None,
         "agency": "police",
         "reference": "MASH-2026-000001",
         "sender_allowed": True,

@@ -186,7 +186,7 @@ def _sender_triage(work: Work, ctx: StepContext, problem: str) -> Decision:
     alert = manager_alert(
         ctx.config,
         ctx.now,
-        title="a message could be read as coming from more than one sender",
+        title="a message needs a person: it could be read as from more than one sender",
         lines=[f"Its From: is {problem}.", "It was not matched to an agency or a manager."],
         action="Read it with `mash-gateway quarantine show ID` and decide by hand.",
     )
