@@ -69,7 +69,12 @@ def enqueue(
             subject_ref=mail.subject_ref,
             recipient=", ".join([*mail.recipients, *mail.cc]),
             purpose=mail.purpose,
-            detail={"outbox_id": row.id, "message_id": message_id, "template": mail.template},
+            detail={
+                "outbox_id": row.id,
+                "message_id": message_id,
+                "template": mail.template,
+                **(mail.share or {}),
+            },
         ),
     )
     if held:

@@ -79,6 +79,8 @@ class Message(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     steps: Mapped[list[str] | None] = mapped_column(JSON)
     header_message_id: Mapped[str | None] = mapped_column(String(998))
+    # Retention deleted the raw bytes (the SHA-256 and size stay).
+    purged_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_messages_due", "state", "next_attempt_at"),)
 
@@ -204,6 +206,14 @@ class Contact(Base):
     # After decision C or D, when the next decision or outcome is due; alerted once overdue.
     decision_due_at: Mapped[datetime | None] = mapped_column(index=True)
     decision_alerted_at: Mapped[datetime | None]
+    # Consent to share (protocol 7): None means as the form says (read when shown); a
+    # manager's record otherwise. The override is {by, at, reason}, reused by later shares.
+    consent_status: Mapped[str | None] = mapped_column(String(16))
+    consent_child: Mapped[str | None] = mapped_column(String(16))
+    consent_override: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When it closed (its outcome, or its forward), and when retention deleted its raw mail.
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    raw_purged_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_contacts_status_received", "status", "received_at"),

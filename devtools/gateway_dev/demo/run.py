@@ -72,6 +72,9 @@ password_env = "MASH_DEMO_PASSWORD"
 
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Police Public Protection Desk"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -80,6 +83,9 @@ key = "{police.fingerprint}"
 
 [[agency]]
 id = "health"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Health safeguarding team"
 check_address = "health-mash@nhs.example"
 reply_from = ["*@nhs.example"]
@@ -87,6 +93,9 @@ security = "tls"
 
 [[agency]]
 id = "probation"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Probation duty desk"
 check_address = "duty@probation.example"
 reply_from = ["duty@probation.example"]
@@ -95,6 +104,9 @@ security = "tls"
 
 [[agency]]
 id = "housing"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Housing (an address no longer in use)"
 check_address = "old-housing@council.example"
 reply_from = ["*@council.example"]

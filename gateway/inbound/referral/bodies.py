@@ -6,6 +6,7 @@ import re
 from email.message import Message
 from html.parser import HTMLParser
 
+from gateway.inbound.referral.adults import adult_field
 from gateway.inbound.referral.labels import field_key
 
 
@@ -56,7 +57,8 @@ def labelled_pairs(text: str) -> list[tuple[str, str]]:
         depth = quote.group(0).count(">") if quote else 0
         line = raw_line[quote.end() :] if quote else raw_line
         match = re.match(r"^\s*([^:\n]{2,80}?)\s*[:?]\s*(.*)$", line)
-        if match and field_key(match.group(1))[0] is not None:
+        label = match.group(1) if match else ""
+        if match and (field_key(label)[0] is not None or adult_field(label) is not None):
             pairs.append((match.group(1), match.group(2).strip()))
             depth_of_last = depth
         elif pairs and line.strip() and depth == depth_of_last:

@@ -122,6 +122,14 @@ OTHER_FIELDS = {
     ),
     "child_aware": ("child aware", "is the child aware", "child aware of referral"),
     "child_views": ("child's views", "childs views", "views of the child", "child's voice"),
+    "child_consent": (
+        "child's consent",
+        "child consent",
+        "young person's consent",
+        "has the child consented",
+        "does the child consent",
+        "child's consent to referral",
+    ),
     "household": (
         "household",
         "household members",

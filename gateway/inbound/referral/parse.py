@@ -12,6 +12,7 @@ from email.message import EmailMessage, Message
 from typing import Any
 
 from gateway.domain.formats import parse_date, valid_nhs_number
+from gateway.inbound.referral.adults import Adult, set_adult
 from gateway.inbound.referral.attached_forms import attached_forms
 from gateway.inbound.referral.bodies import body_texts, html_pairs, labelled_pairs
 from gateway.inbound.referral.labels import (
@@ -60,6 +61,10 @@ class Referral:
     child_aware: bool | None = None
     child_views: str | None = None
     household: str | None = None
+    # The child's own consent where the form asks for it (protocol 7).
+    child_consent: str | None = None
+    # Parents, carers and the alleged person from labelled fields: identifying details only.
+    adults: list[Adult] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     form: str = "body"  # or the attached form's file name
     forwarded: bool = False
@@ -114,10 +119,14 @@ def is_forwarded(message: Message, plain: str) -> bool:
 def build(pairs: list[tuple[str, str]]) -> Referral:
     referral = Referral()
     children: dict[int, Child] = {}
+    adults: dict[str, Adult] = {}
     current = 0
     for label, value in pairs:
-        key, number = field_key(label)
         value = value.strip()
+        if value and set_adult(adults, label, value):
+            referral.recognised += 1
+            continue
+        key, number = field_key(label)
         if key is None or not value:
             continue
         referral.recognised += 1
@@ -137,6 +146,7 @@ def build(pairs: list[tuple[str, str]]) -> Referral:
         else:
             setattr(referral, key, value)
     referral.children = [children[n] for n in sorted(children)]
+    referral.adults = [a for a in adults.values() if a.name]
     referral.missing = missing_fields(referral)
     return referral
 
