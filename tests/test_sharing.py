@@ -93,9 +93,7 @@ def _form(consent: str, aware: str = "Yes", n: int = 1) -> bytes:
 
 class Mash:
     def __init__(self, dovecot: Dovecot, smtp: RecordingSmtp, make_config: MakeConfig, url: str):
-        self.cfg, self.path = make_config(
-            db_url=url, dovecot=dovecot, smtp=smtp, extra=AGENCIES
-        )
+        self.cfg, self.path = make_config(db_url=url, dovecot=dovecot, smtp=smtp, extra=AGENCIES)
         self.dovecot, self.smtp = dovecot, smtp
         self.now = START
         self.daemon = Daemon(self.cfg, FrozenClock(START))
