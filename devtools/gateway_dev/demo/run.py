@@ -203,6 +203,7 @@ _SHOWN = {
     "decision-overdue": "!!!",
     "message-quarantined": "!!!",
     "command-received": "IN ",
+    "consent-overridden": "DEC",
 }
 
 
@@ -238,6 +239,8 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "decision-overdue": f"screening decision overdue on {ref}",
         "message-quarantined": f"message quarantined: {detail.get('reason')}",
         "command-received": f"manager's signed command: {detail.get('command')} ({ref})",
+        "consent-overridden": f"consent ({detail.get('status')}) overridden on {ref} by "
+        f"{event.actor}: {event.purpose}",
     }[event.action]
     style = {"IN ": "cyan", "OUT": "green", "DEC": "magenta", "!!!": "bold red"}[mark]
     return style, f"{mark}  {text}"

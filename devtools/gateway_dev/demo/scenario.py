@@ -104,6 +104,16 @@ class Script:
                 ),
             ),
             (
+                # An outcome comes after a screening decision, which starts its clock.
+                at(1, 9, 50),
+                "the manager screens the neighbour's worry for early help (D)",
+                lambda t: self.command_free(
+                    "worried.neighbour@mail.example",
+                    "DECISION D\nReason: A child left alone at night; early help screening.",
+                    t,
+                ),
+            ),
+            (
                 at(1, 10, 0),
                 "the manager answers the neighbour, letter withheld",
                 lambda t: self.command_free(
@@ -120,6 +130,15 @@ class Script:
                     "Amira",
                     "DECISION B\nSECTION 47\nReason: Police know of "
                     "domestic abuse; health report increased risk.",
+                    t,
+                ),
+            ),
+            (
+                at(1, 14, 0),
+                "the manager screens Kofi's family for early help (D)",
+                lambda t: self.command(
+                    "Kofi",
+                    "DECISION D\nReason: Mother's drinking and a cold flat; early help screening.",
                     t,
                 ),
             ),
