@@ -34,6 +34,7 @@ REF = "MASH-2026-000001"
 POLICE = "police-mash@met.example"
 PROBATION = "duty@probation.example"
 HOUSING = "housing@council.example"
+PASSED = "mx.hackney.example; dmarc=pass header.from=hackney.example"
 AGENCIES = """
 [[agency]]
 id = "police"
@@ -93,7 +94,15 @@ def _form(consent: str, aware: str = "Yes", n: int = 1) -> bytes:
 
 class Mash:
     def __init__(self, dovecot: Dovecot, smtp: RecordingSmtp, make_config: MakeConfig, url: str):
-        self.cfg, self.path = make_config(db_url=url, dovecot=dovecot, smtp=smtp, extra=AGENCIES)
+        self.cfg, self.path = make_config(
+            db_url=url,
+            dovecot=dovecot,
+            smtp=smtp,
+            extra=AGENCIES,
+            # The MASH's boundary stamps Authentication-Results; a manager's command counts
+            # only with its dmarc=pass there (gateway/inbound/authority.py).
+            gateway_extra='authserv_id = "mx.hackney.example"',
+        )
         self.dovecot, self.smtp = dovecot, smtp
         self.now = START
         self.daemon = Daemon(self.cfg, FrozenClock(START))
@@ -139,6 +148,16 @@ class Mash:
             return list(session.execute(select(Check.agency).order_by(Check.id)).scalars())
 
 
+def _command(body: str, n: int) -> bytes:
+    return plain_message(
+        n,
+        sender="duty.manager@hackney.example",
+        subject=f"Re: {REF}",
+        body=body,
+        headers={"Authentication-Results": PASSED},
+    )
+
+
 def _text(received: Received) -> str:
     message = message_from_bytes(received.data, policy=default)
     assert isinstance(message, EmailMessage)
@@ -160,14 +179,7 @@ def test_no_share_to_an_agency_without_a_data_sharing_agreement(mash: Mash) -> N
     mash.run()
     assert mash.checks() == [] and not mash.to(HOUSING) and not mash.to(POLICE)
     # A command email is refused the same way, by email.
-    mash.arrive(
-        plain_message(
-            40,
-            sender="duty.manager@hackney.example",
-            subject=f"Re: {REF}",
-            body="CHECKS RED housing\nContext: Is the family known at the address?\n",
-        )
-    )
+    mash.arrive(_command("CHECKS RED housing\nContext: Is the family known at the address?\n", 40))
     (answer,) = [m for m in mash.to("duty.manager@hackney.example") if "command" in _text(m)]
     assert "not carried out" in _text(answer) or "refused" in _text(answer).lower()
     assert "data-sharing agreement" in _text(answer)
@@ -252,6 +264,32 @@ def test_consent_refused_needs_an_override_which_is_recorded_and_reused(mash: Ma
     assert mash.cli("audit", "verify").returncode == 0
 
 
+def test_a_command_email_overrides_consent_and_is_told_the_protocols_test(mash: Mash) -> None:
+    mash.arrive(_form("Not sought"))
+    mash.arrive(_command("CHECKS AMBER police\nContext: Is the household known?\n", 41))
+    (refused,) = [m for m in mash.to("duty.manager@hackney.example") if "command" in _text(m)]
+    assert "consent for MASH-2026-000001 is not-sought" in _text(refused)
+    assert "Consent-override" in _text(refused) and mash.checks() == []
+    reason = "Father is the alleged abuser; asking the family may increase the risk to Amira."
+    mash.arrive(
+        _command(
+            f"CHECKS AMBER police\nContext: Is the household known?\nConsent-override: {reason}\n",
+            42,
+        )
+    )
+    answers = [m for m in mash.to("duty.manager@hackney.example") if "command" in _text(m)]
+    done = _text(answers[-1])
+    assert "AMBER check to police" in done and reason in done
+    assert "speaking to the family about the concerns may increase the immediate risk" in done
+    assert mash.checks() == ["police"]
+    shown = json.loads(mash.cli("contacts", "show", REF, "--json").stdout)
+    override = shown["consent"]["override"]
+    assert override["by"] == "duty.manager@hackney.example" and override["reason"] == reason
+    request = _text(mash.to(POLICE)[0])
+    assert "overridden by a MASH manager" in request and reason not in request
+    assert "Is the household known?" in request  # the context, without the override's reason
+
+
 def test_a_manager_records_consent(mash: Mash) -> None:
     mash.arrive(_form("", aware="No"))
     shown = json.loads(mash.cli("contacts", "show", REF, "--json").stdout)
@@ -289,6 +327,35 @@ def test_no_checks_on_a_closed_contact_and_no_outcome_before_a_decision(mash: Ma
     assert not mash.to(POLICE)
     letter = [e for e in mash.events("mail-queued") if str(e["template"]).startswith("outcome_")]
     assert letter and letter[0]["lawful_basis"] and letter[0]["consent"]["status"] == "given"
+
+
+def test_an_outcome_letter_to_an_agency_without_the_agreement_is_refused(mash: Mash) -> None:
+    # The referrer works for housing, whose agreement is not on record: the letter is a copy
+    # of the outcome, so the decision waits until the letter is withheld or the DSA recorded.
+    mash.arrive(
+        plain_message(
+            3,
+            sender="Pat Officer <pat.officer@council.example>",
+            subject="MASH referral",
+            body=FORM.format(consent="Given by mother", aware="Yes"),
+        )
+    )
+    refused = mash.cli(
+        "decide", REF, "--decision", "A", "--by", "Duty Manager", "--reason", "No concern",
+        code=2,
+    )  # fmt: skip
+    assert "the outcome letter (a copy of the outcome) refused: agency housing" in refused.stderr
+    assert "--no-letter" in refused.stderr
+    with mash.daemon.db.transaction() as session:
+        assert session.execute(select(Contact.status)).scalar_one() == "open"
+    mash.cli(
+        "decide", REF, "--decision", "A", "--by", "Duty Manager", "--reason", "No concern",
+        "--no-letter",
+    )  # fmt: skip
+    mash.run()
+    templates = [str(e["template"]) for e in mash.events("mail-queued")]
+    assert "ack_professional" in templates or "ack_public" in templates
+    assert not [t for t in templates if t.startswith("outcome_")]
 
 
 def test_check_and_the_digest_name_agreements_missing_or_due_for_review(mash: Mash) -> None:
