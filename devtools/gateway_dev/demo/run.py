@@ -128,6 +128,7 @@ class Summary:
     alerts: int
     letters_sent: int
     letters_withheld: int
+    consent_overrides: int
     digests: int
     agendas: int
     quarantined: int
@@ -180,6 +181,7 @@ def _summary(daemon: Daemon) -> Summary:
             alerts=count(OutboxRow, OutboxRow.purpose.like("%alert%")),
             letters_sent=count(Decision, Decision.letter == "sent"),
             letters_withheld=count(Decision, Decision.letter == "withheld"),
+            consent_overrides=count(AuditEvent, AuditEvent.action == "consent-overridden"),
             digests=count(OutboxRow, OutboxRow.purpose == "managers' digest"),
             agendas=count(OutboxRow, OutboxRow.purpose == "daily MASH meeting agenda"),
             quarantined=count(Message, Message.state == "quarantined"),
@@ -417,6 +419,7 @@ def _report(summary: Summary, console: Console, root: Path) -> None:
         ("alerts to the managers", summary.alerts),
         ("outcome letters sent", summary.letters_sent),
         ("outcome letters withheld", summary.letters_withheld),
+        ("consent overrides", summary.consent_overrides),
         ("digests", summary.digests),
         ("meeting agendas", summary.agendas),
         ("bounces", summary.bounces),

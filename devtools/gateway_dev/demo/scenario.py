@@ -75,11 +75,14 @@ class Script:
             ),
             (
                 at(0, 11, 20),
-                "the manager asks probation and housing, AMBER",
+                "the manager asks probation and housing, AMBER, overriding consent",
                 lambda t: self.command(
                     "Kofi",
                     "CHECKS AMBER probation housing\nContext: Mother "
-                    "intoxicated at the review; any history at the address?",
+                    "intoxicated at the review; any history at the address?\n"
+                    # Consent was not sought: the protocol's test, recorded (section 7).
+                    "Consent-override: Mother was intoxicated caring for a baby; telling "
+                    "her now may increase the immediate risk to Kofi.",
                     t,
                 ),
             ),
