@@ -67,7 +67,8 @@ def main() -> None:
     config = parse_config(
         f'[gateway]\nmash_address = "mash@hackney.example"\ngnupg_home = "{root / "gateway"}"\n'
         f'signing_key = "{mash.fingerprint}"\n[smtp]\nhost = "127.0.0.1"\ntls = "none"\n'
-        f'[[agency]]\nid = "police"\nname = "P"\ncheck_address = "police-mash@met.example"\n'
+        f'[[agency]]\nid = "police"\ndsa_signed = 2025-01-15\nname = "P"\n'
+        f'check_address = "police-mash@met.example"\n'
         f'reply_from = ["police-mash@met.example"]\nsecurity = "pgp"\n'
         f'key = "{police.fingerprint}"\n',
         "bench.toml",

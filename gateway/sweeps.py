@@ -19,6 +19,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.domain.checks.chase import chase_due
 from gateway.domain.decisions import alert_overdue_decisions
+from gateway.domain.retention import daily_sweep
 from gateway.durations import format_duration
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
@@ -27,7 +28,8 @@ from gateway.reports.digest import send_digest
 from gateway.reports.meeting import send_meeting_agenda
 from gateway.store import ledger
 from gateway.store.db import Database
-from gateway.store.models import MailboxState, SweepHealth
+from gateway.store.models import MailboxState
+from gateway.store.operations import SweepHealth
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,11 @@ SWEEPS: tuple[Sweep, ...] = (
         "meeting",
         lambda c: send_meeting_agenda(c.db, c.config, c.clock, c.letters),
         "the Daily MASH Meeting agenda",
+    ),
+    Sweep(
+        "retention",
+        lambda c: daily_sweep(c.db, c.config, c.clock),
+        "deleting the raw mail of contacts closed longer than [retention] raw_messages_after",
     ),
 )
 

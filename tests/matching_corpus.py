@@ -23,6 +23,7 @@ CONFIG = config(
     """
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
 name = "Police"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -30,6 +31,7 @@ security = "tls"
 
 [[agency]]
 id = "health"
+dsa_signed = 2025-01-15
 name = "Health"
 check_address = "health-mash@nhs.example"
 reply_from = ["*@nhs.example"]

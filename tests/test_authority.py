@@ -64,6 +64,7 @@ def _agencies(keys: Keys) -> str:
     return f"""
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
 name = "Police"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -72,6 +73,7 @@ key = "{keys.police.fingerprint}"
 
 [[agency]]
 id = "health"
+dsa_signed = 2025-01-15
 name = "Health"
 check_address = "health-mash@nhs.example"
 reply_from = ["*@nhs.example"]
@@ -336,9 +338,8 @@ def test_folded_and_encoded_word_from_variants_are_held(mash: Mash, sender: str)
 
 def test_a_signed_manager_command_re_addressed_is_a_mismatch(mash: Mash) -> None:
     mash.referrals(2)
-    command = inner(
-        "OUTCOME no-further-action\nReason: Nothing further for the MASH.\n", Subject=f"Re: {A}"
-    )
+    # DECISION A, which settles the outcome: an outcome alone needs a screening decision first.
+    command = inner("DECISION A\nReason: Nothing further for the MASH.\n", Subject=f"Re: {A}")
     body = signed_entity(mash.keys.boss, command)
     headers = {"From": BOSS, "To": "mash@hackney.example", "Message-ID": "<c1@hackney.example>"}
     mash.arrive(message({**headers, "Subject": f"Re: {B}"}, body))
@@ -348,7 +349,10 @@ def test_a_signed_manager_command_re_addressed_is_a_mismatch(mash: Mash) -> None
     assert any("refused" in _text(m) for m in mash.to(MANAGER))
     # The genuine one, with its own subject, is carried out for the contact it names.
     mash.arrive(message({**headers, "Subject": f"Re: {A}", "Message-ID": "<c2@x>"}, body))
-    assert [(ref, code) for ref, code, _by in mash.decisions()] == [(A, "no-further-action")]
+    assert [(ref, code) for ref, code, _by in mash.decisions()] == [
+        (A, "A"),
+        (A, "no-further-action"),
+    ]
     assert mash.contact(B).status != "closed"
 
 

@@ -70,7 +70,7 @@ def test_bad_rows_stop_the_import() -> None:
         parse_csv("name,unit\nTom,Unit 1\n")
 
 
-def test_contact_about_an_open_child_is_forwarded_at_once(
+def test_an_open_case_is_forwarded_at_once_and_a_recently_closed_one_offered_by_decision_b(
     sqlite_url: str,
     dovecot: Dovecot,
     smtp_sink: RecordingSmtp,
@@ -108,11 +108,37 @@ def test_contact_about_an_open_child_is_forwarded_at_once(
             .scalars()
             .all()
         )
-    assert statuses == {"Amira": "forwarded", "Zoë": "routed-back"}
+    # Zoë's unit closed her case within three months: not routed back before any decision,
+    # but offered to that unit by decision B (protocol 4); Amira's case is open: forwarded.
+    assert statuses == {"Amira": "forwarded", "Zoë": "open"}
     assert {e.purpose for e in forwards} == {
-        "open case: shared with the case-holding unit without delay",
-        "closed within 3 months: routed back to the unit",
+        "open case: shared with the case-holding unit without delay"
     }
+    assert not [m for m in smtp_sink.messages if "unit7@hackney.example" in m.recipients]
+    zoe = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "-c",
+            str(path),
+            "--now",
+            clock.now().isoformat(),
+            "decide",
+            "MASH-2026-000002",
+            "--decision",
+            "B",
+            "--by",
+            "Duty Manager",
+            "--reason",
+            "Neglect; a Section 17 assessment is needed",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert zoe.returncode == 0 and "re-referred to Unit 7" in zoe.stdout, zoe.stderr
+    daemon.run_once()
+    assert [m for m in smtp_sink.messages if "unit7@hackney.example" in m.recipients]
     (to_unit4,) = [m for m in smtp_sink.messages if m.recipients == ("unit4@hackney.example",)]
     forwarded = message_from_bytes(to_unit4.data, policy=default)
     attached = [p for p in forwarded.iter_attachments() if p.get_content_type() == "message/rfc822"]

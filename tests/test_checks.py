@@ -33,6 +33,7 @@ MakeConfig = Callable[..., tuple[Config, Path]]
 AGENCIES = """
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
 name = "Police Public Protection Desk"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -41,6 +42,7 @@ security = "tls"
 
 [[agency]]
 id = "health"
+dsa_signed = 2025-01-15
 name = "Health MASH team"
 check_address = "health-mash@nhs.example"
 reply_from = ["*@nhs.example"]
@@ -631,6 +633,7 @@ def test_a_reply_from_an_unregistered_address_holds_the_check_and_chasing_goes_o
 PROBATION_NO_KEY = """
 [[agency]]
 id = "probation"
+dsa_signed = 2025-01-15
 name = "Probation"
 check_address = "duty@probation.example"
 reply_from = ["duty@probation.example"]
@@ -673,7 +676,8 @@ def test_an_outcome_withdraws_the_open_checks(
         [
             *(sys.executable, "-m", "gateway", "-c", str(path)),
             *("--now", world.clock.now().isoformat()),
-            *("decide", "MASH-2026-000001", "--outcome", "early-help", "--by", "Duty Manager"),
+            *("decide", "MASH-2026-000001", "--decision", "D", "--outcome", "early-help"),
+            *("--by", "Duty Manager"),
             *("--reason", "Family accepts early help; no statutory threshold."),
         ],
         capture_output=True,

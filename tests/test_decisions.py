@@ -248,7 +248,10 @@ def test_a_member_of_the_public_is_told_the_outcome_without_third_party_detail(
     mash: Mash,
 ) -> None:
     mash.arrive((MAIL / "person-plain.eml").read_bytes())
-    mash.decide("MASH-2026-000001", "--outcome", "advice-and-guidance", "--reason", "Advice")
+    mash.decide(
+        "MASH-2026-000001",
+        *("--decision", "D", "--outcome", "advice-and-guidance", "--reason", "Advice"),
+    )
     letter = mash.to("alex.parent@mail.example")[-1]
     assert "advice" in _text(letter).lower() and "MASH-2026-000001" in _text(letter)
 

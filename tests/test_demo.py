@@ -33,6 +33,8 @@ DAY_ONE = {
     "alerts": 2,  # the bounce, and health's increased risk
     "letters_sent": 0,
     "letters_withheld": 0,
+    # Kofi's health visitor did not seek consent; the manager's AMBER checks override it.
+    "consent_overrides": 1,
     "digests": 3,  # 09:00, 13:00 and 16:00 on Monday
     "agendas": 0,  # Tuesday's 08:30 agenda falls after the first day
     "quarantined": 0,
@@ -72,6 +74,7 @@ def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
     assert "reply from police on MASH-2026-000001 verified" in out
     assert "reply from health on MASH-2026-000001 INCREASED RISK" in out
     assert "out-of-office from probation" in out
+    assert "consent (not-sought) overridden on MASH-2026-000002 by duty.manager@" in out
     assert "\x1b[" not in out  # --no-color, and not a terminal: plain lines
     assert (world / "report.json").exists() and list((world / "letters").glob("*.eml"))
     # Nothing left running: no process still uses the world's directory.
@@ -97,5 +100,19 @@ def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
         assert keys.returncode == 0, keys.stderr
         pinned = {k["pinned_to"] for k in json.loads(keys.stdout)}
         assert {"the MASH", "agency police"} <= pinned
+        # The kept record shows the override and the lawful basis of each share it allowed.
+        shown = subprocess.run(
+            [
+                *(sys.executable, "-m", "gateway", "audit", "show", "MASH-2026-000002"),
+                *("--config", str(world / "mailboxes.toml")),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "consent-overridden" in shown.stdout and "(ledger intact)" in shown.stdout
+        assert "consent: not-sought, overridden by duty.manager@" in shown.stdout
+        assert "lawful basis: UK GDPR Article 6(1)(e)" in shown.stdout
     finally:
         subprocess.run(["gpgconf", "--homedir", str(world / "gnupg"), "--kill", "all"], check=False)

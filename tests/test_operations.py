@@ -27,6 +27,7 @@ START = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 POLICE = """
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
 name = "Police"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]

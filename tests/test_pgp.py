@@ -76,6 +76,7 @@ key = "{self.manager.fingerprint}"
 
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
 name = "Police"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -84,6 +85,7 @@ key = "{self.police.fingerprint}"
 
 [[agency]]
 id = "probation"
+dsa_signed = 2025-01-15
 name = "Probation"
 check_address = "duty@probation.example"
 reply_from = ["duty@probation.example"]
@@ -407,6 +409,7 @@ def _pgp_config(world: World, make_config: Any, **kw: Any) -> tuple[Any, Path]:
     agencies = f"""
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
 name = "Police"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -415,6 +418,7 @@ key = "{world.police.fingerprint}"
 
 [[agency]]
 id = "health"
+dsa_signed = 2025-01-15
 name = "Health"
 check_address = "health-mash@nhs.example"
 reply_from = ["*@nhs.example"]
@@ -661,7 +665,8 @@ def test_a_manager_with_a_pinned_key_commands_only_by_signed_mail(
             f'gnupg_home = "{world.keyring.home}"\nsigning_key = "{world.mash.fingerprint}"\n'
         ),
         extra=(
-            '[[agency]]\nid = "police"\nname = "Police"\ncheck_address = "police-mash@met.example"'
+            '[[agency]]\nid = "police"\ndsa_signed = 2025-01-15\nname = "Police"\n'
+            'check_address = "police-mash@met.example"'
             f'\nreply_from = ["police-mash@met.example"]\nsecurity = "pgp"\n'
             f'key = "{world.police.fingerprint}"\n'
             '[[manager]]\nname = "Head of MASH"\naddress = "boss@hackney.example"\n'

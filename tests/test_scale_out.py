@@ -123,7 +123,8 @@ def test_concurrent_claims_are_disjoint(
 def test_chase_and_digest_sweeps_on_two_instances_send_once(fresh_postgres_url: str) -> None:
     cfg = config(
         '\n[digest]\ntimes = ["09:00"]\n'
-        '[[agency]]\nid = "police"\nname = "Police"\ncheck_address = "p@met.example"\n'
+        '[[agency]]\nid = "police"\ndsa_signed = 2025-01-15\nname = "Police"\n'
+        'check_address = "p@met.example"\n'
         'reply_from = ["p@met.example"]\nsecurity = "tls"\n'
     )
     cfg = cfg.model_copy(

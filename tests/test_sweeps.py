@@ -13,7 +13,8 @@ from test_checks import AGENCIES, REFERRALS, MakeConfig, World, _mail, _request
 
 from gateway.crypto.keyring import CryptoError
 from gateway.daemon import Daemon
-from gateway.store.models import AuditEvent, Check, SweepHealth
+from gateway.store.models import AuditEvent, Check
+from gateway.store.operations import SweepHealth
 from gateway.sweeps import SWEEPS, Sweep, SweepContext, SweepRunner
 
 MANAGER = "duty.manager@hackney.example"

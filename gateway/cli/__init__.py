@@ -8,6 +8,7 @@ import click
 from gateway.cli import (
     audit,
     checks,
+    consent,
     contacts,
     daemon,
     decisions,
@@ -15,6 +16,7 @@ from gateway.cli import (
     inspect,
     keys,
     quarantine,
+    retention,
     status,
 )
 from gateway.cli.common import GatewayGroup, State, setup_logging
@@ -59,12 +61,14 @@ for command in (
     quarantine.quarantine,
     contacts.contacts,
     contacts.cases,
+    consent.consent,
     audit.audit,
     checks.checks,
     checks.digest,
     decisions.decide,
     decisions.templates,
     keys.keys,
+    retention.retention,
 ):
     cli.add_command(command)
 audit.audit.add_command(decisions.audit_show)

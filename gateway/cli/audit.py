@@ -10,7 +10,7 @@ import click
 from gateway.cli.common import State, common, emit, pass_state
 from gateway.store import ledger
 from gateway.store.db import Database
-from gateway.store.models import LedgerCheckpoint
+from gateway.store.operations import LedgerCheckpoint
 
 
 @click.group()

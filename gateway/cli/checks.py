@@ -43,6 +43,12 @@ def checks() -> None:
     "requested_by",
     help="The [[manager]] asking (name or address) [default: the one whose os_user you are].",
 )
+@click.option(
+    "--consent-override",
+    metavar="REASON",
+    help="Share although consent is not given: why speaking to the family may increase the "
+    "risk to the child (protocol section 7); stored on the contact and reused.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
 def checks_request(
@@ -53,10 +59,23 @@ def checks_request(
     context: str,
     questions: tuple[str, ...],
     requested_by: str | None,
+    consent_override: str | None,
     as_json: bool,
 ) -> None:
-    """Ask each --agency what it knows about contact REFERENCE; the gateway sends the requests."""
-    from gateway.domain.checks.request import CheckError, Request, check_summary, request_checks
+    """Ask each --agency what it knows about contact REFERENCE; the gateway sends the requests.
+
+    Refused (exit 2) to an agency with no data-sharing agreement (dsa_signed); refused (exit
+    1) on a closed contact, or when consent is not given and no override is on record."""
+    from gateway.domain.checks.request import (
+        CheckError,
+        Request,
+        check_summary,
+        request_checks,
+        sharing_lines,
+    )
+    from gateway.domain.consent import ConsentError
+    from gateway.domain.sharing import NoAgreement
+    from gateway.store.models import Contact
 
     config = state.config()
     manager = acting_manager(config, requested_by)
@@ -69,12 +88,18 @@ def checks_request(
         context=context,
         questions=tuple(q for q in questions if q.strip()),
         requested_by=describe(manager),
+        consent_override=consent_override,
     )
     try:
         with db.transaction() as session:
             made = request_checks(session, config, letters_for(config), now, request)
             rows = [check_summary(c, now) for c in made]
-    except CheckError as exc:
+            contact = session.get(Contact, made[0].contact_id)
+            lines = sharing_lines(config, contact) if contact is not None else []
+    except NoAgreement as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except (CheckError, ConsentError) as exc:
         raise click.ClickException(str(exc)) from None
 
     def text(items: list[dict[str, Any]]) -> None:
@@ -83,6 +108,8 @@ def checks_request(
                 f"check {c['id']}: {c['rag'].upper()} to {c['agency']} for {c['reference']}, "
                 f"due {c['due_at']}"
             )
+        for line in lines:
+            click.echo(line)
         click.echo("queued: the running gateway sends them (or `mash-gateway run --once`)")
 
     emit(rows, as_json, text)

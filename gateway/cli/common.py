@@ -192,7 +192,6 @@ def letters_for(config: Config) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
-
 def emit(data: Any, as_json: bool, text: Callable[[Any], None]) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))

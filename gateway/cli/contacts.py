@@ -124,6 +124,16 @@ def contacts_show(
                 f"child: {child['given_name']} {child['family_name'] or ''} "
                 f"born {child['date_of_birth'] or 'unknown'}"
             )
+        consent = d["consent"]
+        click.echo(
+            f"consent: {consent['status']}"
+            + (f" (the child: {consent['child']})" if consent["child"] else "")
+        )
+        if consent["override"]:
+            override = consent["override"]
+            click.echo(
+                f"consent overridden by {override['by']} at {override['at']}: {override['reason']}"
+            )
         click.echo("timeline:")
         for event in d["timeline"]:
             click.echo(f"  {event['at']}  {event['action']}  {event['recipient'] or ''}")

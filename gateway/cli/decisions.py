@@ -33,7 +33,8 @@ from gateway.domain.managers import describe
             "forwarded-to-unit",
         ]
     ),
-    help="The outcome; the referrer gets its letter unless --no-letter.",
+    help="The outcome; the referrer gets its letter unless --no-letter. Needs a screening "
+    "decision first, or --decision in the same command.",
 )
 @click.option("--reason", required=True, help="Why (recorded with your name).")
 @click.option(
@@ -62,6 +63,7 @@ def decide(
 ) -> None:
     """Record a screening decision or an outcome on contact REFERENCE."""
     from gateway.domain.decisions import DecisionError, DecisionRequest, record
+    from gateway.domain.sharing import NoAgreement
 
     config = state.config()
     manager = acting_manager(config, decided_by)
@@ -85,6 +87,9 @@ def decide(
                 state.clock().now(),
                 request,
             )
+    except NoAgreement as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from None
     except DecisionError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -105,7 +110,7 @@ def audit_show(
     state: State, reference: str, as_json: bool
 ) -> None:
     """A contact's whole timeline: messages in and out, shares, decisions, letters."""
-    from gateway.reports.audit import as_row, timeline_events
+    from gateway.reports.audit import as_row, share_lines, timeline_events
     from gateway.store import ledger
 
     db = state.read_database(state.config())
@@ -126,6 +131,8 @@ def audit_show(
             click.echo(
                 f"{row['at']}  {row['kind']:<11} {row['action']:<18} by {row['actor']}{who}{why}"
             )
+            for line in share_lines(row["detail"]):
+                click.echo(f"{'':>34}{line}")
 
     emit(data, as_json, text)
 

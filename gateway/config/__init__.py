@@ -38,6 +38,7 @@ from gateway.config.mail import (
     OAuth2Section,
     SmtpSection,
 )
+from gateway.config.sharing import DEFAULT_LAWFUL_BASIS, RetentionSection, SharingSection
 from gateway.config.work import (
     WEEKDAYS,
     ChaseStep,
@@ -63,6 +64,8 @@ class Config(_Section):
     clocks: ClocksSection = ClocksSection()
     metrics: MetricsSection = MetricsSection()
     rag: RagTable = RagTable()
+    sharing: SharingSection = SharingSection()
+    retention: RetentionSection = RetentionSection()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()
@@ -227,6 +230,7 @@ def load_config(path: str | Path) -> Config:
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
+    "DEFAULT_LAWFUL_BASIS",
     "WEEKDAYS",
     "AgencySection",
     "ChaseStep",
@@ -251,7 +255,9 @@ __all__ = [
     "Port",
     "RagSection",
     "RagTable",
+    "RetentionSection",
     "Secret",
+    "SharingSection",
     "SmtpSection",
     "config_path",
     "load_config",

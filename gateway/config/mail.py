@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -194,6 +194,11 @@ class AgencySection(_Section):
     escalation_address: EmailAddress | None = None
     security: Literal["pgp", "tls"]
     key: Fingerprint | None = None
+    # The London MASH data-sharing agreement: the date the agency confirmed it (no case
+    # information is shared with an agency without it), its reference, its next review.
+    dsa_signed: date | None = None
+    dsa_reference: StrictStr | None = None
+    dsa_review: date | None = None
 
     @model_validator(mode="after")
     def _pgp_needs_key(self) -> AgencySection:

@@ -10,8 +10,12 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.domain.consent import child_from_form, consent_of, status_from_form
 from gateway.domain.formats import name_key
 from gateway.store.models import Contact, ContactChild, ReferenceCounter
+
+# A contact the MASH has finished with: no checks, no decision, and retention counts from then.
+CLOSED = ("closed", "forwarded")
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,9 @@ class ContactDraft:
     out_of_hours: bool
     immediate_risk: bool
     reply_address: str | None
-    # "open"; "forwarded" to the case-holding unit (the MASH plays no further part); or
-    # "routed-back" to a unit that closed the child's case within three months.
+    # "open", or "forwarded" to the case-holding unit of an open case (the MASH plays no
+    # further part). A child a unit closed within three months is offered back to that unit
+    # by decision B, not before any decision (protocol 4). ("routed-back" in older rows.)
     status: str = "open"
     due_at: datetime | None = None
     daily_meeting: bool = False
@@ -110,6 +115,9 @@ def store(
         message_id=message_id,
         due_at=draft.due_at,
         daily_meeting=draft.daily_meeting,
+        consent_status=status_from_form(draft.referral),
+        consent_child=child_from_form(draft.referral),
+        closed_at=now if draft.status in CLOSED else None,
     )
     earlier = history(session, draft)
     contact.linked = [c.reference for c in earlier]
@@ -140,6 +148,7 @@ def summary(contact: Contact) -> dict[str, Any]:
         "daily_meeting": contact.daily_meeting,
         "linked": list(contact.linked or []),
         "re_referral": contact.re_referral,
+        "consent": consent_of(contact).as_json(),
         "children": [
             {
                 key: child.get(key)

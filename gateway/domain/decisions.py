@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.domain.cases import find_case
 from gateway.domain.checks.withdraw import open_checks, withdraw_open_checks
+from gateway.domain.contacts import CLOSED
+from gateway.domain.decision_shares import SETTLES, check_agreements, known_unit
+from gateway.domain.sharing import share_for
 from gateway.durations import format_duration
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
@@ -40,10 +42,7 @@ OUTCOMES = {
     "no-further-action": "no further action",
     "forwarded-to-unit": "forwarded to the case-holding unit",
 }
-# Decisions that settle the outcome there and then.
-SETTLES = {"A": "no-further-action", "B": "statutory-assessment"}
 SCREENING = {"C": "csc-screening", "D": "early-help-screening"}
-CLOSED = ("closed", "forwarded")
 # Outcomes that hand the child on to social work: partners' answers still matter to the
 # assessment, so open checks stay open and chased. Any other outcome withdraws them.
 KEEPS_CHECKS_OPEN = ("statutory-assessment", "forwarded-to-unit")
@@ -66,8 +65,13 @@ class DecisionRequest:
 
 
 def _validate(request: DecisionRequest) -> None:
-    if (request.decision is None) == (request.outcome is None):
-        raise DecisionError("give either a decision (A, B, C or D) or an outcome, not both")
+    if request.decision is None and request.outcome is None:
+        raise DecisionError("give a decision (A, B, C or D), an outcome, or both")
+    settled = SETTLES.get(request.decision or "")
+    if settled is not None and request.outcome not in (None, settled):
+        raise DecisionError(
+            f"decision {request.decision} settles the outcome as {settled}: give no other outcome"
+        )
     if request.decision is not None and request.decision not in DECISIONS:
         raise DecisionError(f"decision must be A, B, C or D, not {request.decision!r}")
     if request.outcome is not None and request.outcome not in OUTCOMES:
@@ -97,6 +101,14 @@ def record(
         raise DecisionError(f"no contact {request.reference}")
     if contact.status in CLOSED:
         raise DecisionError(f"{contact.reference} is already {contact.status}: nothing to decide")
+    if request.decision is None and not _has_decision(session, contact):
+        # The screening decision starts the clocks (C: 24 hours, D: 72 hours) and records who
+        # screened the contact; an outcome never comes first.
+        raise DecisionError(
+            f"{contact.reference} has no screening decision yet: record one first (--decision "
+            "A, B, C or D), or give --decision with --outcome in the same command"
+        )
+    check_agreements(session, config, contact, request, now)
     done: list[str] = []
     calendar = BusinessCalendar.from_config(config)
     if request.decision is not None:
@@ -120,11 +132,12 @@ def record(
             )
         if code == "B":
             done.extend(_statutory(session, config, letters, now, contact, request))
-        if code not in SETTLES:
+        if code not in SETTLES and request.outcome is None:
             return done
     outcome = request.outcome or SETTLES[request.decision or ""]
     contact.status = "forwarded" if outcome == "forwarded-to-unit" else "closed"
     contact.decision_due_at = None
+    contact.closed_at = now
     done.extend(_outcome(session, config, letters, now, contact, outcome, request))
     if outcome in KEEPS_CHECKS_OPEN:
         still = open_checks(session, contact)
@@ -194,41 +207,32 @@ def _statutory(
     unit at once."""
     done = []
     raw = _original(session, contact)
-    today = now.astimezone(BusinessCalendar.from_config(config).zone).date()
-    for child in (contact.referral or {}).get("children") or []:
-        case = find_case(
+    case = known_unit(session, config, contact, now)
+    if case is not None:
+        purpose = "decision B: re-referred to the unit that knew the child in the last 3 months"
+        enqueue(
             session,
-            child.get("nhs_number") if child.get("nhs_number_valid") else None,
-            child.get("given_name"),
-            child.get("family_name"),
-            child.get("date_of_birth"),
-            today,
+            config,
+            letters,
+            OutgoingMail(
+                template="forward_to_unit",
+                values={
+                    "reference": contact.reference,
+                    "unit": case.unit,
+                    "open": case.status == "open",
+                    "closed_on": case.closed_on,
+                    "matched_by": case.matched_by,
+                },
+                recipients=(case.unit_email,),
+                purpose=purpose,
+                subject_ref=contact.reference,
+                attached_messages=(raw,) if raw else (),
+                share=share_for(config, contact, case.unit_email, purpose),
+            ),
+            now,
+            source_message_id=contact.message_id,
         )
-        if case is not None:
-            enqueue(
-                session,
-                config,
-                letters,
-                OutgoingMail(
-                    template="forward_to_unit",
-                    values={
-                        "reference": contact.reference,
-                        "unit": case.unit,
-                        "open": case.status == "open",
-                        "closed_on": case.closed_on,
-                        "matched_by": case.matched_by,
-                    },
-                    recipients=(case.unit_email,),
-                    purpose="decision B: re-referred to the unit that knew the child "
-                    "in the last 3 months",
-                    subject_ref=contact.reference,
-                    attached_messages=(raw,) if raw else (),
-                ),
-                now,
-                source_message_id=contact.message_id,
-            )
-            done.append(f"re-referred to {case.unit} ({case.unit_email})")
-            break
+        done.append(f"re-referred to {case.unit} ({case.unit_email})")
     if request.section == "47":
         address = config.clocks.section47_address
         if address is None:
@@ -245,12 +249,20 @@ def _statutory(
                     purpose="Section 47: the contact sent to the social work unit at once",
                     subject_ref=contact.reference,
                     attached_messages=(raw,) if raw else (),
+                    share=share_for(config, contact, address, "Section 47 enquiry"),
                 ),
                 now,
                 source_message_id=contact.message_id,
             )
             done.append(f"Section 47: the contact was sent to {address}")
     return done
+
+
+def _has_decision(session: Session, contact: Contact) -> bool:
+    found = session.execute(
+        select(Decision.id).where(Decision.contact_id == contact.id, Decision.kind == "decision")
+    ).first()
+    return found is not None
 
 
 def _original(session: Session, contact: Contact) -> bytes | None:
@@ -310,6 +322,12 @@ def _outcome(
             recipients=(contact.reply_address,),
             purpose=f"outcome letter: {OUTCOMES[outcome]}",
             subject_ref=contact.reference,
+            share=share_for(
+                config,
+                contact,
+                contact.reply_address,
+                f"telling the referrer the outcome ({OUTCOMES[outcome]})",
+            ),
         ),
         now,
     )

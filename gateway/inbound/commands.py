@@ -25,6 +25,7 @@ _NO_LETTER = re.compile(r"^\s*no[ -]letter\s*$", re.I)
 _SECTION = re.compile(r"^\s*section\s+(17|47)\s*$", re.I)
 _CONTEXT = re.compile(r"^\s*context\s*:\s*(.*)$", re.I)
 _QUESTION = re.compile(r"^\s*question\s*:\s*(.*)$", re.I)
+_OVERRIDE = re.compile(r"^\s*consent[ -]override\s*:\s*(.*)$", re.I)
 RAGS = ("red", "amber", "green")
 DECISIONS = ("A", "B", "C", "D")
 
@@ -120,6 +121,8 @@ class ChecksArgs:
     agencies: list[str]
     context: str = ""
     questions: list[str] = field(default_factory=list)
+    # A `Consent-override: REASON` paragraph: share although consent is not given.
+    consent_override: str | None = None
 
 
 @dataclass
@@ -134,7 +137,11 @@ class DecisionArgs:
     letter: bool = True
 
 
-@verb("CHECKS", "CHECKS RED police health, then a 'Context:' paragraph and 'Question:' lines")
+@verb(
+    "CHECKS",
+    "CHECKS RED police health, then a 'Context:' paragraph, 'Question:' lines and, where "
+    "consent is not given, a 'Consent-override:' paragraph",
+)
 def parse_checks(rest: str, lines: list[str]) -> ChecksArgs:
     words = [w for w in re.split(r"[\s,;]+", rest) if w]
     if not words or words[0].lower() not in RAGS:
@@ -143,7 +150,9 @@ def parse_checks(rest: str, lines: list[str]) -> ChecksArgs:
     args = ChecksArgs(rag=words[0].lower(), agencies=agencies)
     context: list[str] | None = None
     for line in lines:
-        if (question := _QUESTION.match(line)) is not None:
+        if _OVERRIDE.match(line) is not None:
+            context = None  # its own paragraph, never part of the context a partner reads
+        elif (question := _QUESTION.match(line)) is not None:
             context = None
             if question.group(1).strip():
                 args.questions.append(question.group(1).strip())
@@ -156,7 +165,24 @@ def parse_checks(rest: str, lines: list[str]) -> ChecksArgs:
                 context.append(line.strip())
         if context is not None:
             args.context = " ".join(filter(None, context))
+    args.consent_override = _override(lines)
     return args
+
+
+def _override(lines: list[str]) -> str | None:
+    """The `Consent-override:` paragraph, up to a blank line or the next label; "" when the
+    line is there without a reason (the manager is then told one is required)."""
+    for index, line in enumerate(lines):
+        found = _OVERRIDE.match(line)
+        if found is None:
+            continue
+        words = [found.group(1).strip()]
+        for more in lines[index + 1 :]:
+            if not more.strip() or _QUESTION.match(more) or _CONTEXT.match(more):
+                break
+            words.append(more.strip())
+        return " ".join(filter(None, words))
+    return None
 
 
 def _ruling(kind: str, rest: str, lines: list[str]) -> DecisionArgs:

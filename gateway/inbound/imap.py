@@ -19,6 +19,7 @@ from gateway.inbound.imap_connection import (
     close_quietly,
     connect_imap,
     is_news,
+    plan_batches,
     untagged,
 )
 from gateway.inbound.ingest import Arrival, Source, ingest_batch
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 # imapclient logs whole protocol exchanges, message bodies included, at DEBUG: never ours.
 logging.getLogger("imapclient").setLevel(logging.INFO)
 
-FETCH_BYTES = 50 * 1024 * 1024
 IDLE_CHECK = 1.0
 IDLE_RECHECK = 0.5
 RECHECK_WINDOW = 10.0
@@ -187,7 +187,9 @@ class MailboxWatcher:
         untagged(client).clear()  # the search below covers anything announced before it
         uids = sorted(client.search(["NOT", "DELETED"]))
         new = self._unknown(uids)
-        batches, too_large = self._batches(client, new)
+        batches, too_large = plan_batches(
+            client, self.box.fetch_batch, self.config.limits.max_message_bytes, new
+        )
         ingested = self._ingest_too_large(client, too_large)
         for batch in batches:
             fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
@@ -227,33 +229,6 @@ class MailboxWatcher:
                 ).scalars()
             )
         return [uid for uid in uids if uid not in known]
-
-    def _batches(
-        self, client: IMAPClient, uids: list[int]
-    ) -> tuple[list[list[int]], dict[int, int]]:
-        """Group UIDs so one FETCH never pulls more than FETCH_BYTES or fetch_batch messages;
-        those over the message cap are set apart with their sizes (never fetched whole)."""
-        batches: list[list[int]] = []
-        too_large: dict[int, int] = {}
-        cap = self.config.limits.max_message_bytes
-        for start in range(0, len(uids), self.box.fetch_batch):
-            chunk = uids[start : start + self.box.fetch_batch]
-            sizes = client.fetch(chunk, ["RFC822.SIZE"])
-            current: list[int] = []
-            total = 0
-            for uid in chunk:
-                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
-                if size > cap:
-                    too_large[uid] = size
-                    continue
-                if current and total + size > FETCH_BYTES:
-                    batches.append(current)
-                    current, total = [], 0
-                current.append(uid)
-                total += size
-            if current:
-                batches.append(current)
-        return batches, too_large
 
     def _ingest_too_large(self, client: IMAPClient, sizes: dict[int, int]) -> int:
         """Over the cap: committed quarantined from its header alone (a 200 MB message costs a

@@ -15,6 +15,9 @@ from gateway.config import Config, MailboxSection
 from gateway.inbound.oauth import TokenProvider
 from gateway.outbound.smtp import tls_context
 
+# At most this much mail in one FETCH, so memory stays bounded on a big catch-up.
+FETCH_BYTES = 50 * 1024 * 1024
+
 
 def connect_imap(box: MailboxSection, config: Config, clock: Clock) -> IMAPClient:
     """The only place an IMAP socket is made: tests pass another factory."""
@@ -102,3 +105,30 @@ def peek_eof(sock: socket.socket) -> bool:
         return False
     except OSError:
         return True
+
+
+def plan_batches(
+    client: IMAPClient, fetch_batch: int, cap: int, uids: list[int]
+) -> tuple[list[list[int]], dict[int, int]]:
+    """Group UIDs so one FETCH never pulls more than FETCH_BYTES or fetch_batch messages;
+    those over the message cap are set apart with their sizes (never fetched whole)."""
+    batches: list[list[int]] = []
+    too_large: dict[int, int] = {}
+    for start in range(0, len(uids), fetch_batch):
+        chunk = uids[start : start + fetch_batch]
+        sizes = client.fetch(chunk, ["RFC822.SIZE"])
+        current: list[int] = []
+        total = 0
+        for uid in chunk:
+            size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+            if size > cap:
+                too_large[uid] = size
+                continue
+            if current and total + size > FETCH_BYTES:
+                batches.append(current)
+                current, total = [], 0
+            current.append(uid)
+            total += size
+        if current:
+            batches.append(current)
+    return batches, too_large

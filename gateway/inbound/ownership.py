@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.clock import Clock
 from gateway.store.db import Database
-from gateway.store.models import Instance, MailboxLease
+from gateway.store.operations import Instance, MailboxLease
 
 log = logging.getLogger(__name__)
 

@@ -81,6 +81,9 @@ class OutgoingMail:
     sign: bool = False
     encrypt_to: tuple[str, ...] = ()
     outer_subject: str | None = None
+    # A share of case information: its lawful basis, consent and purpose, recorded with the
+    # mail-queued ledger event (Caldicott: what was shared, with whom, why, on what basis).
+    share: dict[str, Any] | None = None
 
 
 def new_message_id(mash_address: str, tag: str | None = None) -> str:

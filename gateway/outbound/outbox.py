@@ -46,7 +46,9 @@ def enqueue(
         envelope_from="",
         recipients=[*mail.recipients, *mail.cc],
         raw=raw,
-        purpose=mail.purpose,
+        # The column is short (String(64)); the ledger event below keeps the whole purpose.
+        # A check request's purpose quotes its context, which PostgreSQL would refuse whole.
+        purpose=mail.purpose[:64],
         subject_ref=mail.subject_ref,
         automatic=mail.automatic,
         # Never plaintext where encryption is due: held until the key is fixed.
@@ -69,7 +71,12 @@ def enqueue(
             subject_ref=mail.subject_ref,
             recipient=", ".join([*mail.recipients, *mail.cc]),
             purpose=mail.purpose,
-            detail={"outbox_id": row.id, "message_id": message_id, "template": mail.template},
+            detail={
+                "outbox_id": row.id,
+                "message_id": message_id,
+                "template": mail.template,
+                **(mail.share or {}),
+            },
         ),
     )
     if held:

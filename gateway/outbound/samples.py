@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from gateway.config import DEFAULT_LAWFUL_BASIS
+
 _SECTIONS = [
     {"title": "Overdue checks", "lines": ["RED police: MASH-2026-000123 late by 2 hours"]},
     {
@@ -67,6 +69,32 @@ SAMPLES: dict[str, dict[str, Any]] = {
                 "address": "12 Mare Street, London E8 1AA",
             }
         ],
+        "household": {
+            "adults": [
+                {
+                    "name": "Jo Okafor",
+                    "relationship": "mother",
+                    "date_of_birth": "1988-01-02",
+                    "age": None,
+                    "address": None,
+                    "alleged": False,
+                },
+                {
+                    "name": "Dan Okafor",
+                    "relationship": "father",
+                    "date_of_birth": None,
+                    "age": 38,
+                    "address": None,
+                    "alleged": True,
+                },
+            ],
+            "address": "12 Mare Street, London E8 1AA",
+        },
+        "sharing": {
+            "consent": "given by the family",
+            "lawful_basis": DEFAULT_LAWFUL_BASIS,
+            "agreement": "London MASH DSA 2021 (confirmed 15 January 2025)",
+        },
         "context": "School reports bruising; we need to know whether the household is known.",
         "questions": ["Any call-outs to the address in the last 12 months?"],
         "due": "Tuesday 03 March 2026 14:00",

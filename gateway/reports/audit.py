@@ -27,6 +27,9 @@ KINDS = {
     "decision-recorded": "decision",
     "outcome-recorded": "decision",
     "check-requested": "share",
+    "consent-recorded": "consent",
+    "consent-overridden": "consent",
+    "raw-purged": "retention",
 }
 
 
@@ -42,6 +45,27 @@ def as_row(event: AuditEvent) -> dict[str, Any]:
         "purpose": event.purpose,
         "detail": json.loads(event.detail or "{}"),
     }
+
+
+def share_lines(detail: dict[str, Any]) -> list[str]:
+    """A share's lawful basis, consent relied on, purpose and agreement, as `audit show`
+    prints them under the share's row."""
+    if "lawful_basis" not in detail:
+        return []
+    consent = detail.get("consent") or {}
+    override = consent.get("override")
+    relied = str(consent.get("status") or "unknown")
+    if override:
+        relied += f", overridden by {override.get('by')} at {override.get('at')}: "
+        relied += str(override.get("reason"))
+    lines = [
+        f"lawful basis: {detail['lawful_basis']}",
+        f"consent: {relied}",
+        f"purpose: {detail.get('purpose')}",
+    ]
+    if detail.get("agreement"):
+        lines.append(f"agreement: {detail['agreement']}")
+    return lines
 
 
 def timeline_events(session: Session, reference: str) -> list[AuditEvent]:

@@ -12,9 +12,11 @@ from sqlalchemy import text
 from gateway.clock import Clock
 from gateway.config import Config, ConfigError
 from gateway.crypto.keyring import CryptoError, key_problems, keyring_from_config
+from gateway.domain.sharing import agreement_problems
 from gateway.inbound.imap_connection import close_quietly, connect_imap
 from gateway.outbound.smtp import TlsUnavailable, connect_smtp
 from gateway.store.db import Database
+from gateway.timescales import BusinessCalendar
 
 
 def _explain(exc: BaseException) -> str:
@@ -82,6 +84,8 @@ def run_checks(config: Config, clock: Clock) -> list[str]:
     if not config.manager:
         problems.append("no [[manager]] configured: alerts would reach nobody; add one")
     problems.extend(_key_problems(config, clock))
+    today = clock.now().astimezone(BusinessCalendar.from_config(config).zone).date()
+    problems.extend(agreement_problems(config, today))
     return problems
 
 

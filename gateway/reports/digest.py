@@ -19,6 +19,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring, key_problems
 from gateway.domain.checks.request import OPEN_STATES, RAGS
+from gateway.domain.sharing import reviews_due
 from gateway.durations import format_duration
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
@@ -184,6 +185,9 @@ def gather(
         ]
         if lines:
             sections.append(Section("OpenPGP keys to renew or replace", lines))
+    lines = reviews_due(config, calendar.local(now).date())
+    if lines:
+        sections.append(Section("Data-sharing agreements to review", lines))
     return sections
 
 

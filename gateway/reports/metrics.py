@@ -24,7 +24,8 @@ from gateway.config import Config
 from gateway.domain.checks.request import OPEN_STATES, RAGS
 from gateway.reports.status import status
 from gateway.store.db import Database
-from gateway.store.models import Check, SweepHealth
+from gateway.store.models import Check
+from gateway.store.operations import SweepHealth
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from gateway.config import Config
 from gateway.store.db import Database
-from gateway.store.models import Instance, MailboxLease, MailboxState, Message, OutboxRow
+from gateway.store.models import MailboxState, Message, OutboxRow
+from gateway.store.operations import Instance, MailboxLease
 
 
 def _iso(value: datetime | None) -> str | None:

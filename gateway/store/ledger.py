@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from gateway.store.models import AuditEvent, LedgerCheckpoint, LedgerHead
+from gateway.store.models import AuditEvent, LedgerHead
+from gateway.store.operations import LedgerCheckpoint
 from gateway.store.storable import clean
 
 GENESIS = "0" * 64

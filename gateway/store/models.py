@@ -79,6 +79,8 @@ class Message(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     steps: Mapped[list[str] | None] = mapped_column(JSON)
     header_message_id: Mapped[str | None] = mapped_column(String(998))
+    # Retention deleted the raw bytes (the SHA-256 and size stay).
+    purged_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_messages_due", "state", "next_attempt_at"),)
 
@@ -175,18 +177,6 @@ class LedgerHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class LedgerCheckpoint(Base):
-    """Where `audit verify` last found the chain intact, so the next run starts there."""
-
-    __tablename__ = "ledger_checkpoints"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_id: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(String(64))
-    verified_at: Mapped[datetime]
-    full: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
 class Contact(Base):
     """A contact record: one referral (or notification) about one or more children."""
 
@@ -216,6 +206,14 @@ class Contact(Base):
     # After decision C or D, when the next decision or outcome is due; alerted once overdue.
     decision_due_at: Mapped[datetime | None] = mapped_column(index=True)
     decision_alerted_at: Mapped[datetime | None]
+    # Consent to share (protocol 7): None means as the form says (read when shown); a
+    # manager's record otherwise. The override is {by, at, reason}, reused by later shares.
+    consent_status: Mapped[str | None] = mapped_column(String(16))
+    consent_child: Mapped[str | None] = mapped_column(String(16))
+    consent_override: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When it closed (its outcome, or its forward), and when retention deleted its raw mail.
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    raw_purged_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_contacts_status_received", "status", "received_at"),
@@ -371,39 +369,3 @@ class Decision(Base):
     # The outcome letter: "sent", "withheld" (with the reason) or None (no letter for it).
     letter: Mapped[str | None] = mapped_column(String(16))
     letter_withheld_reason: Mapped[str | None] = mapped_column(Text)
-
-
-class SweepHealth(Base):
-    """A scheduled sweep's failing streak: counted for the metrics, alerted once per streak."""
-
-    __tablename__ = "sweep_health"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    failing_since: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    alerted_at: Mapped[datetime | None]
-
-
-class Instance(Base):
-    """A running daemon: its heartbeat tells the others it is alive."""
-
-    __tablename__ = "instances"
-
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    pid: Mapped[int] = mapped_column(Integer)
-    host: Mapped[str] = mapped_column(String(255))
-    started_at: Mapped[datetime]
-    heartbeat_at: Mapped[datetime]
-
-
-class MailboxLease(Base):
-    """Which instance watches a mailbox; free for another once `lease_until` has passed."""
-
-    __tablename__ = "mailbox_leases"
-
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(200))
-    token: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime]
-    acquired_at: Mapped[datetime]

@@ -69,8 +69,8 @@ def health_visitor_docx(at: datetime) -> bytes:
         ("Concern", "Mother appeared intoxicated at the 12-month review; the flat was cold."),
         ("Category of concern", "Parental substance misuse; neglect"),
         ("Immediate risk", "No"),
-        ("Parents aware", "Yes"),
-        ("Consent", "Given by mother"),
+        ("Parents aware", "No"),
+        ("Consent", "Not sought: mother may leave with the baby if told"),
     ]:
         cells = table.add_row().cells
         cells[0].text, cells[1].text = label, value

@@ -72,6 +72,9 @@ password_env = "MASH_DEMO_PASSWORD"
 
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Police Public Protection Desk"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -80,6 +83,9 @@ key = "{police.fingerprint}"
 
 [[agency]]
 id = "health"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Health safeguarding team"
 check_address = "health-mash@nhs.example"
 reply_from = ["*@nhs.example"]
@@ -87,6 +93,9 @@ security = "tls"
 
 [[agency]]
 id = "probation"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Probation duty desk"
 check_address = "duty@probation.example"
 reply_from = ["duty@probation.example"]
@@ -95,6 +104,9 @@ security = "tls"
 
 [[agency]]
 id = "housing"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
+dsa_review = 2027-01-15
 name = "Housing (an address no longer in use)"
 check_address = "old-housing@council.example"
 reply_from = ["*@council.example"]
@@ -116,6 +128,7 @@ class Summary:
     alerts: int
     letters_sent: int
     letters_withheld: int
+    consent_overrides: int
     digests: int
     agendas: int
     quarantined: int
@@ -168,6 +181,7 @@ def _summary(daemon: Daemon) -> Summary:
             alerts=count(OutboxRow, OutboxRow.purpose.like("%alert%")),
             letters_sent=count(Decision, Decision.letter == "sent"),
             letters_withheld=count(Decision, Decision.letter == "withheld"),
+            consent_overrides=count(AuditEvent, AuditEvent.action == "consent-overridden"),
             digests=count(OutboxRow, OutboxRow.purpose == "managers' digest"),
             agendas=count(OutboxRow, OutboxRow.purpose == "daily MASH meeting agenda"),
             quarantined=count(Message, Message.state == "quarantined"),
@@ -191,6 +205,7 @@ _SHOWN = {
     "decision-overdue": "!!!",
     "message-quarantined": "!!!",
     "command-received": "IN ",
+    "consent-overridden": "DEC",
 }
 
 
@@ -226,6 +241,8 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "decision-overdue": f"screening decision overdue on {ref}",
         "message-quarantined": f"message quarantined: {detail.get('reason')}",
         "command-received": f"manager's signed command: {detail.get('command')} ({ref})",
+        "consent-overridden": f"consent ({detail.get('status')}) overridden on {ref} by "
+        f"{event.actor}: {event.purpose}",
     }[event.action]
     style = {"IN ": "cyan", "OUT": "green", "DEC": "magenta", "!!!": "bold red"}[mark]
     return style, f"{mark}  {text}"
@@ -402,6 +419,7 @@ def _report(summary: Summary, console: Console, root: Path) -> None:
         ("alerts to the managers", summary.alerts),
         ("outcome letters sent", summary.letters_sent),
         ("outcome letters withheld", summary.letters_withheld),
+        ("consent overrides", summary.consent_overrides),
         ("digests", summary.digests),
         ("meeting agendas", summary.agendas),
         ("bounces", summary.bounces),

@@ -75,11 +75,14 @@ class Script:
             ),
             (
                 at(0, 11, 20),
-                "the manager asks probation and housing, AMBER",
+                "the manager asks probation and housing, AMBER, overriding consent",
                 lambda t: self.command(
                     "Kofi",
                     "CHECKS AMBER probation housing\nContext: Mother "
-                    "intoxicated at the review; any history at the address?",
+                    "intoxicated at the review; any history at the address?\n"
+                    # Consent was not sought: the protocol's test, recorded (section 7).
+                    "Consent-override: Mother was intoxicated caring for a baby; telling "
+                    "her now may increase the immediate risk to Kofi.",
                     t,
                 ),
             ),
@@ -104,6 +107,16 @@ class Script:
                 ),
             ),
             (
+                # An outcome comes after a screening decision, which starts its clock.
+                at(1, 9, 50),
+                "the manager screens the neighbour's worry for early help (D)",
+                lambda t: self.command_free(
+                    "worried.neighbour@mail.example",
+                    "DECISION D\nReason: A child left alone at night; early help screening.",
+                    t,
+                ),
+            ),
+            (
                 at(1, 10, 0),
                 "the manager answers the neighbour, letter withheld",
                 lambda t: self.command_free(
@@ -120,6 +133,15 @@ class Script:
                     "Amira",
                     "DECISION B\nSECTION 47\nReason: Police know of "
                     "domestic abuse; health report increased risk.",
+                    t,
+                ),
+            ),
+            (
+                at(1, 14, 0),
+                "the manager screens Kofi's family for early help (D)",
+                lambda t: self.command(
+                    "Kofi",
+                    "DECISION D\nReason: Mother's drinking and a cold flat; early help screening.",
                     t,
                 ),
             ),

@@ -8,12 +8,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.config import Config
-from gateway.domain.checks.request import OPEN_STATES, CheckError, Request, request_checks
+from gateway.domain.checks.request import (
+    OPEN_STATES,
+    CheckError,
+    Request,
+    request_checks,
+    sharing_lines,
+)
+from gateway.domain.consent import ConsentError
 from gateway.domain.decisions import DecisionError, DecisionRequest, record
 from gateway.domain.effects import CheckReplyDraft, CheckUpdate
+from gateway.domain.sharing import NoAgreement
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
-from gateway.store.models import Check, CheckReply, Message, ReplyAttachment
+from gateway.store.models import Check, CheckReply, Contact, Message, ReplyAttachment
 from gateway.timescales import BusinessCalendar
 
 
@@ -115,7 +123,7 @@ def carry_out_decision(
     manager = request.decided_by.rpartition("<")[2].rstrip(">")
     try:
         done = record(session, config, letters, now, request)
-    except DecisionError as exc:
+    except (DecisionError, NoAgreement) as exc:
         return command_result(manager, request.reference, False, [str(exc)], summary)
     return command_result(manager, request.reference, True, done, summary)
 
@@ -127,7 +135,7 @@ def carry_out_request(
     summary = f"CHECKS {request.rag.upper()} {' '.join(request.agencies)}"
     try:
         made = request_checks(session, config, letters, now, request)
-    except CheckError as exc:
+    except (CheckError, ConsentError, NoAgreement) as exc:
         return [command_result(request.requested_by, request.reference, False, [str(exc)], summary)]
     calendar = BusinessCalendar.from_config(config)
     lines = [
@@ -135,4 +143,7 @@ def carry_out_request(
         f"{calendar.local(c.due_at).strftime('%A %d %B %H:%M')}"
         for c in made
     ]
+    contact = session.get(Contact, made[0].contact_id)
+    if contact is not None:
+        lines.extend(sharing_lines(config, contact))
     return [command_result(request.requested_by, request.reference, True, lines, summary)]

@@ -1,8 +1,11 @@
 """MASH checks (protocol section 5): a RAG-rated request to each partner, and its clock.
 
-A request carries only what the partner needs (the children's identifying details, why the
-information is needed, the questions), never the whole referral. Each has an unguessable
-token, carried in its Message-ID, its subject tag and its Reply-To plus-address.
+A request carries only what the partner needs (the children's and the household's identifying
+details, why the information is needed, the questions), never the whole referral, and states
+the consent it relies on, the lawful basis and the data-sharing agreement. It goes only to an
+agency that signed the agreement, about an open contact whose consent is given or overridden.
+Each has an unguessable token, carried in its Message-ID, its subject tag and its Reply-To
+plus-address.
 """
 
 from __future__ import annotations
@@ -18,6 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.config import AgencySection, Config
+from gateway.domain.consent import (
+    PROTOCOL_TEST,
+    ConsentError,
+    Position,
+    consent_of,
+    position_for_share,
+)
+from gateway.domain.contacts import CLOSED
+from gateway.domain.household import household
+from gateway.domain.managers import manager_by_address
+from gateway.domain.sharing import request_block, require_agreement, share_detail
 from gateway.mail.addresses import plus_address
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
@@ -57,6 +71,8 @@ class Request:
     context: str
     questions: tuple[str, ...] = ()
     requested_by: str = "manager"
+    # A manager's reason to share although consent is not given (protocol section 7).
+    consent_override: str | None = None
 
 
 def _children(contact: Contact) -> list[dict[str, Any]]:
@@ -92,12 +108,29 @@ def request_checks(
     ).scalar_one_or_none()
     if contact is None:
         raise CheckError(f"no contact {request.reference}")
+    if contact.status in CLOSED:
+        raise CheckError(
+            f"{contact.reference} is {contact.status}: no checks on a closed contact"
+        )
     known = {a.id: a for a in config.agency}
     unknown = [a for a in request.agencies if a not in known]
     if unknown:
         raise CheckError(
             f"unknown agency {', '.join(unknown)}; configured: {', '.join(sorted(known)) or 'none'}"
         )
+    # Every refusal comes before anything is recorded: an emailed command that is refused
+    # leaves no half-made request behind in the message's transaction.
+    for agency_id in dict.fromkeys(request.agencies):
+        require_agreement(known[agency_id], f"a check request to {agency_id}")
+    if request.consent_override is not None and not _is_manager(config, request.requested_by):
+        raise ConsentError("only a configured [[manager]] can override consent")
+    consent = position_for_share(
+        session,
+        contact,
+        override_reason=request.consent_override,
+        manager=request.requested_by,
+        now=now,
+    )
     calendar = BusinessCalendar.from_config(config)
     policy = config.rag.of(rag)
     due_at = deadline(now, policy.reply_within, policy.counting, calendar)
@@ -133,6 +166,8 @@ def request_checks(
                 "tag": subject_tag(token),
                 "agency": agency.name,
                 "children": _children(contact),
+                "household": household(contact.referral),
+                "sharing": request_block(config, agency, consent),
                 "context": context,
                 "questions": list(request.questions),
                 "due": calendar.local(due_at).strftime("%A %d %B %Y %H:%M"),
@@ -148,6 +183,7 @@ def request_checks(
             encrypt_to=(agency.key,) if agency.security == "pgp" and agency.key else (),
             # Outside the encryption only the reference, the RAG and the token show.
             outer_subject=f"[{rag.upper()}] MASH check {contact.reference} {subject_tag(token)}",
+            share=_share(config, agency, consent, context),
         )
         row = enqueue(session, config, letters, mail, now)
         check.request_message_id = row.header_message_id
@@ -166,11 +202,44 @@ def request_checks(
                     "rag": rag,
                     "due_at": due_at.isoformat(),
                     "questions": list(request.questions),
+                    **_share(config, agency, consent, context),
                 },
             ),
         )
         checks.append(check)
     return checks
+
+
+def sharing_lines(config: Config, contact: Contact) -> list[str]:
+    """What the manager is told about the consent and the lawful basis a request relied on;
+    an override quotes the protocol's test for one."""
+    record = consent_of(contact)
+    lines = []
+    if record.status == "given":
+        lines.append("consent: given")
+    elif record.override is not None:
+        override = record.override
+        lines.append(
+            f"consent {record.status}: overridden by {override.by} at {override.at}, because: "
+            f"{override.reason}"
+        )
+        lines.append(f"The protocol's test for an override: {PROTOCOL_TEST}")
+    lines.append(f"lawful basis: {config.sharing.lawful_basis}")
+    return lines
+
+
+def _is_manager(config: Config, who: str) -> bool:
+    """`Name <address>` (the command line), or a manager's address (a command email)."""
+    address = who.rpartition("<")[2].rstrip(">").strip()
+    return manager_by_address(config, address) is not None
+
+
+def _share(
+    config: Config, agency: AgencySection, consent: Position, context: str
+) -> dict[str, Any]:
+    return share_detail(
+        config, agency=agency, consent=consent, purpose=f"MASH check: {context}"
+    )
 
 
 def follow_up_mail(

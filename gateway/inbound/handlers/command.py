@@ -162,6 +162,7 @@ def _checks(order: Order) -> Decision:
                 context=args.context,
                 questions=tuple(args.questions),
                 requested_by=order.sender,
+                consent_override=args.consent_override,
             )
         )
     )

@@ -7,8 +7,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from gateway.config import Config
+from gateway.domain.consent import Position, status_from_form
 from gateway.domain.contacts import ContactDraft
 from gateway.domain.effects import CreateContact
+from gateway.domain.sharing import agency_for_address, share_detail
 from gateway.inbound.pipeline import Decision, StepContext, Work
 from gateway.inbound.referral.asks import professional_asks, public_asks, risk_unknown
 from gateway.inbound.referral.parse import Referral
@@ -46,6 +48,9 @@ def urgent_reasons(referral: Referral, config: Config) -> list[str]:
         if re.search(rf"\b{re.escape(phrase.lower())}\b", concern)
     )
     return reasons
+
+
+FORWARD = "open case: shared with the case-holding unit without delay"
 
 
 def handle_referral(work: Work, ctx: StepContext) -> Decision:
@@ -92,8 +97,17 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         ),
         None,
     )
+    if case is not None and case.status != "open":
+        # Known to a unit within three months but closed: decision B offers it back to that
+        # unit (protocol 4); until a manager decides, it is an open contact like any other.
+        case = None
+    unsigned = agency_for_address(config, case.unit_email) if case is not None else None
+    if unsigned is not None and unsigned.dsa_signed is None:
+        case = None  # never forwarded to a partner without the agreement: a manager decides
+    else:
+        unsigned = None
     if case is not None:
-        draft = replace(draft, status="forwarded" if case.status == "open" else "routed-back")
+        draft = replace(draft, status="forwarded")
     elif rfi:
         # Protocol 4.6: information requests about children not open to CSC, 10 working days.
         draft = replace(draft, due_at=calendar.add_working_days(received_at, 10))
@@ -155,15 +169,33 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                         "matched_by": case.matched_by,
                     },
                     recipients=(case.unit_email,),
-                    purpose=(
-                        "open case: shared with the case-holding unit without delay"
-                        if case.status == "open"
-                        else "closed within 3 months: routed back to the unit"
-                    ),
+                    purpose=FORWARD,
                     subject_ref=reference,
                     attached_messages=(raw,),
+                    share=share_detail(
+                        config,
+                        agency=agency_for_address(config, case.unit_email),
+                        consent=Position(status_from_form(draft.referral), None),
+                        purpose=FORWARD,
+                    ),
                 )
             )
+        if unsigned is not None:
+            alert = manager_alert(
+                config,
+                now,
+                title=f"contact {reference} is about an open case, not forwarded",
+                lines=[
+                    f"The case-holding unit's address belongs to {unsigned.name}, which has "
+                    "no data-sharing agreement on record (dsa_signed)."
+                ],
+                action=f"Share contact {reference} with the unit by hand, or record the "
+                "agreement.",
+                reference=reference,
+                purpose="forward-refused-alert",
+            )
+            if alert is not None:
+                out.append(alert)
         if urgent:
             alert = manager_alert(
                 config,

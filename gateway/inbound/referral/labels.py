@@ -28,6 +28,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from gateway.inbound.referral import vocabulary as v
+from gateway.inbound.referral.adults import adult_field
 
 CHILD, PARENT, REFERRER, OTHER = "child", "parent", "referrer", "other"
 
@@ -263,6 +264,8 @@ def match_label(label: str, section: str | None = None) -> Match:
         return Match(question, owner, number, inverted, explicit=subject is not None)
     if v.IGNORED_WORDS.match(rest or norm) or v.FOLLOW_UP.search(norm):
         return Match(IGNORED, owner, number)
+    if adult_field(label) is not None:
+        return Match(IGNORED, PARENT, number)  # "Alleged perpetrator": read as an adult
     return NO_MATCH
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from gateway.domain.formats import name_key, valid_nhs_number
+from gateway.inbound.referral.adults import Adult, set_adult
 from gateway.inbound.referral.answers import (
     email_in,
     is_unknown,
@@ -95,6 +96,10 @@ class Referral:
     child_aware: bool | None = None
     child_views: str | None = None
     household: str | None = None
+    # The child's own consent where the form asks for it (protocol 7).
+    child_consent: str | None = None
+    # Parents, carers and the alleged person from labelled fields: identifying details only.
+    adults: list[Adult] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     form: str = "body"  # or the attached form's file name
     forwarded: bool = False
@@ -229,11 +234,19 @@ def build(entries: list[Field]) -> Referral:
     given = family = None
     concerns: list[str] = []
     household: list[str] = []
+    adults: dict[str, Adult] = {}
     for entry in entries:
         key, value = entry.key, entry.value
         if not value:
             continue
         referral.recognised += 1
+        if key in ("adult", "household") and entry.label:
+            set_adult(adults, entry.label, value)
+        if key == "adult":
+            continue
+        if key == "child_consent":
+            referral.child_consent = value
+            continue
         if key in CHILD_KEYS:
             continue
         if key == "referrer_given":
@@ -274,6 +287,7 @@ def build(entries: list[Field]) -> Referral:
         referral.referrer.name = " ".join(filter(None, (given, family)))
     referral.concern = "\n\n".join(concerns) or None
     referral.household = "; ".join(household) or None
+    referral.adults = [a for a in adults.values() if a.name]
     referral.children = _children([e for e in entries if e.key in CHILD_KEYS])
     referral.missing = missing_fields(referral)
     return referral

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from gateway.inbound.referral.adults import adult_field, is_child_consent
 from gateway.inbound.referral.answers import clean_value
 from gateway.inbound.referral.labels import (
     CHILD,
@@ -131,6 +132,12 @@ class _Reader:
 
     # -- fields --------------------------------------------------------------------------
     def add(self, match: Match, label: str, value: str, depth: int = 0) -> None:
+        if is_child_consent(label):
+            match = Match("child_consent", CHILD, None)
+        elif (match.key == IGNORED or match.key is None) and adult_field(label) is not None:
+            # "Father's DOB", "Alleged perpetrator": the household's adults, whom partners
+            # search by (identifying details only).
+            match = Match("adult", PARENT, None)
         if match.key == IGNORED or match.key is None:
             self.open = None
             return
