@@ -262,8 +262,9 @@ def test_three_instances_500_messages_two_mailboxes_one_killed(
         make_config, fresh_postgres_url, dovecot, smtp_sink, names, extra=second_box
     )
     users = {"front-door": "mash", "front-door-2": "police"}
-    # Half referrals (each acknowledged: the sends to count), half automatic replies.
-    corpus = [referral(1000 + n)[0] if n % 2 else auto_reply(70_000 + n) for n in range(500)]
+    # One in four a referral (each acknowledged: the sends to count), the rest automatic
+    # replies (filed, nothing sent): the mix of a front door, and cheap enough to run often.
+    corpus = [referral(1000 + n)[0] if n % 4 == 1 else auto_reply(70_000 + n) for n in range(500)]
     log = (tmp_path / "daemons.log").open("ab")
     processes = {p.stem: _start(p, log) for p in paths}
     appended = collections.Counter[str]()
@@ -273,7 +274,7 @@ def test_three_instances_500_messages_two_mailboxes_one_killed(
         # Mail keeps arriving in its own thread while the main thread kills and watches.
         clients = {box: dovecot.client(user) for box, user in users.items()}
         for n, raw in enumerate(corpus):
-            box = "front-door" if (n // 2) % 2 == 0 else "front-door-2"
+            box = "front-door" if (n // 4) % 2 == 0 else "front-door-2"
             clients[box].append("INBOX", raw)
             appended[box] += 1
             if n % 10 == 9:
@@ -322,7 +323,7 @@ def test_three_instances_500_messages_two_mailboxes_one_killed(
     acks = collections.Counter(
         r for m in smtp_sink.messages for r in m.recipients if r.startswith("teacher")
     )
-    assert len(acks) == 250, "every referrer acknowledged"
+    assert len(acks) == 125, "every referrer acknowledged"
     # One kill: at most one send between the server's 250 and the row marked sent.
     assert sum(n - 1 for n in _extra_sends(smtp_sink).values()) <= 1, _extra_sends(smtp_sink)
     db.dispose()
