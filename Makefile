@@ -47,6 +47,7 @@ bench: install system-deps
 	$(BIN)/python bench/autoreplies.py
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/crypto.py
+	$(BIN)/python bench/scale.py --scales 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

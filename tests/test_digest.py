@@ -120,6 +120,30 @@ def test_digest_lists_incomplete_referrals_rfis_due_and_quarantine_once(tmp_path
     assert len(_digests(db)) == 2
 
 
+def test_a_pile_of_quarantined_mail_is_a_count_and_the_oldest_few(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC))
+    with db.transaction() as session:
+        for n in range(25):
+            session.add(
+                Message(
+                    sha256=f"{n:064d}",
+                    raw=b"x",
+                    size=1,
+                    channel="imap",
+                    received_at=clock.now() - timedelta(days=25 - n),
+                    ingested_at=clock.now(),
+                    state="quarantined",
+                    quarantine_reason="unhandled-kind",
+                )
+            )
+    assert send_digest(db, config(), clock, Letters()) == 10
+    text = _text(_digests(db)[0].raw)
+    assert "Quarantined messages waiting for a person: 25 in all, the oldest 10 listed" in text
+    assert "message 1: unhandled-kind (received 25 days ago)" in text
+    assert "message 10: " in text and "message 11: " not in text
+
+
 def test_an_empty_digest_is_not_sent_but_its_slot_is_used(tmp_path: Path) -> None:
     db = _db(tmp_path)
     clock = FrozenClock(datetime(2026, 3, 2, 9, 1, tzinfo=UTC))

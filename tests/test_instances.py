@@ -43,8 +43,14 @@ def test_a_second_instance_on_sqlite_is_refused(
     sqlite_url: str, make_config: MakeConfig
 ) -> None:
     first, second = _instances(make_config, sqlite_url, None, None)
-    with Running(first), pytest.raises(AnotherInstance, match="SQLite serves one instance"):
-        second.run_forever()
+    with Running(first):
+        # The first holds the lock once it has said it is alive (its thread may start late).
+        wait_until(
+            lambda: bool(status(first.db, first.config, first.clock.now())["instances"]),
+            what="the first instance's heartbeat",
+        )
+        with pytest.raises(AnotherInstance, match="SQLite serves one instance"):
+            second.run_forever()
     # Once the first has stopped, the database is free for a new instance.
     with Running(second):
         pass

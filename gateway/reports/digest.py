@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -157,8 +157,9 @@ def gather(
     replies = select(AuditEvent.subject_ref, AuditEvent.at).where(
         AuditEvent.action == "correspondence"
     )
-    if previous is not None:
-        replies = replies.where(AuditEvent.at > previous)
+    # The first digest looks back as far as a missed slot can be, not over the whole ledger.
+    since = previous or now - timedelta(days=SLOT_LOOKBACK_DAYS)
+    replies = replies.where(AuditEvent.at > since)
     lines = [
         f"{reference}: a message arrived {_ago(now, at)} ago"
         for reference, at in session.execute(replies.order_by(AuditEvent.id)).all()
@@ -166,17 +167,7 @@ def gather(
     if lines:
         sections.append(Section("New correspondence on contacts", lines))
 
-    quarantined = session.execute(
-        select(Message.id, Message.quarantine_reason, Message.received_at)
-        .where(Message.state == "quarantined")
-        .order_by(Message.id)
-    ).all()
-    lines = [
-        f"message {mid}: {reason} (received {_ago(now, received)} ago)"
-        for mid, reason, received in quarantined
-    ]
-    if lines:
-        sections.append(Section("Quarantined messages waiting for a person", lines))
+    sections.extend(_quarantine_section(session, now))
 
     if keyring is not None:
         lines = [
@@ -189,6 +180,33 @@ def gather(
     if lines:
         sections.append(Section("Data-sharing agreements to review", lines))
     return sections
+
+
+QUARANTINE_LISTED = 10
+
+
+def _quarantine_section(session: Session, now: datetime) -> list[Section]:
+    """A count and the oldest few (indexed on state): quarantined mail that nobody releases
+    piles up over the years, and the digest must not read all of it at every slot."""
+    waiting = session.execute(
+        select(func.count()).select_from(Message).where(Message.state == "quarantined")
+    ).scalar_one()
+    if not waiting:
+        return []
+    oldest = session.execute(
+        select(Message.id, Message.quarantine_reason, Message.received_at)
+        .where(Message.state == "quarantined")
+        .order_by(Message.id)
+        .limit(QUARANTINE_LISTED)
+    ).all()
+    lines = [
+        f"message {mid}: {reason} (received {_ago(now, received)} ago)"
+        for mid, reason, received in oldest
+    ]
+    title = "Quarantined messages waiting for a person"
+    if waiting > len(lines):
+        title += f": {waiting} in all, the oldest {len(lines)} listed"
+    return [Section(title, lines)]
 
 
 DUE_SOON = timedelta(hours=2)
