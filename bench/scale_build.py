@@ -32,7 +32,6 @@ from gateway.store.models import (
     Contact,
     ContactChild,
     Decision,
-    LedgerCheckpoint,
     LedgerHead,
     Message,
     MessageSource,
@@ -40,6 +39,7 @@ from gateway.store.models import (
     ReferenceCounter,
     UTCDateTime,
 )
+from gateway.store.operations import LedgerCheckpoint
 
 CONTACTS_PER_YEAR = 15_000
 CHECKS_PER_CONTACT = 5
