@@ -110,6 +110,7 @@ def store(
         message_id=message_id,
         due_at=draft.due_at,
         daily_meeting=draft.daily_meeting,
+        routed_at_door=draft.status if draft.status in ("forwarded", "routed-back") else None,
     )
     earlier = history(session, draft)
     contact.linked = [c.reference for c in earlier]

@@ -216,6 +216,9 @@ class Contact(Base):
     # After decision C or D, when the next decision or outcome is due; alerted once overdue.
     decision_due_at: Mapped[datetime | None] = mapped_column(index=True)
     decision_alerted_at: Mapped[datetime | None]
+    # "forwarded" (an open case) or "routed-back" (closed within 3 months) by the front door;
+    # kept when the status moves on, for the steering group's report.
+    routed_at_door: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_contacts_status_received", "status", "received_at"),
@@ -294,7 +297,7 @@ class Check(Base):
     context: Mapped[str] = mapped_column(Text)
     questions: Mapped[list[str]] = mapped_column(JSON)
     requested_by: Mapped[str] = mapped_column(String(320))
-    requested_at: Mapped[datetime]
+    requested_at: Mapped[datetime] = mapped_column(index=True)
     due_at: Mapped[datetime]
     # "pending", "held" (a reply waits for a manager), "answered", "undeliverable",
     # "withdrawn" (the contact's outcome came first)
@@ -367,7 +370,9 @@ class Decision(Base):
     section: Mapped[str | None] = mapped_column(String(4))  # "17" or "47"
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(320))
-    decided_at: Mapped[datetime]
+    decided_at: Mapped[datetime] = mapped_column(index=True)
+    # After C or D: when the clock it started falls due (the report's timeliness figures).
+    due_at: Mapped[datetime | None]
     # The outcome letter: "sent", "withheld" (with the reason) or None (no letter for it).
     letter: Mapped[str | None] = mapped_column(String(16))
     letter_withheld_reason: Mapped[str | None] = mapped_column(Text)
