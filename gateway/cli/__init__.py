@@ -15,6 +15,7 @@ from gateway.cli import (
     inspect,
     keys,
     quarantine,
+    reports,
     status,
 )
 from gateway.cli.common import GatewayGroup, State, setup_logging
@@ -65,6 +66,7 @@ for command in (
     decisions.decide,
     decisions.templates,
     keys.keys,
+    reports.report,
 ):
     cli.add_command(command)
 audit.audit.add_command(decisions.audit_show)

@@ -38,6 +38,7 @@ from gateway.config.mail import (
     OAuth2Section,
     SmtpSection,
 )
+from gateway.config.reports import ReportRecipient, ReportsSection
 from gateway.config.work import (
     WEEKDAYS,
     ChaseStep,
@@ -62,6 +63,7 @@ class Config(_Section):
     meeting: MeetingSection = MeetingSection()
     clocks: ClocksSection = ClocksSection()
     metrics: MetricsSection = MetricsSection()
+    reports: ReportsSection = ReportsSection()
     rag: RagTable = RagTable()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
@@ -251,6 +253,8 @@ __all__ = [
     "Port",
     "RagSection",
     "RagTable",
+    "ReportRecipient",
+    "ReportsSection",
     "Secret",
     "SmtpSection",
     "config_path",
