@@ -403,3 +403,144 @@ def test_report_on_the_command_line(quarter_sqlite: Path, tmp_path: Path) -> Non
     assert backwards.returncode == 2 and "before" in backwards.stderr
     no_readers = cli("--from", "2026-01-01", "--to", "2026-03-31", "--out", str(out), "--email")
     assert no_readers.returncode == 2 and "recipients" in no_readers.stderr
+
+
+def test_the_scheduled_report_goes_once_per_quarter_across_instances(
+    db_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+    from email import message_from_bytes
+    from email.policy import default
+
+    from report_world import config_text
+    from sqlalchemy import func, select
+
+    from gateway.clock import FrozenClock
+    from gateway.config import load_config
+    from gateway.outbound.compose import Letters
+    from gateway.reports.schedule import send_scheduled_report
+    from gateway.store.db import Database
+    from gateway.store.models import AuditEvent, DigestRun, OutboxRow
+
+    key = "0123456789ABCDEF0123456789ABCDEF01234567"
+    readers = (
+        '[reports]\nschedule = "quarterly"\nformats = ["html", "csv"]\n'
+        f'recipients = ["chair@hackney.example", {{address = "dci@met.example", key = "{key}"}}]\n'
+    )
+    configs = []
+    for instance in ("one", "two"):
+        folder = tmp_path / instance
+        folder.mkdir()
+        (folder / "mailboxes.toml").write_text(
+            config_text(db_url, folder / "state", readers).replace(
+                "state_dir =", f'instance = "{instance}"\nstate_dir ='
+            ),
+            encoding="utf-8",
+        )
+        configs.append(load_config(folder / "mailboxes.toml"))
+    db = Database(db_url)
+    db.upgrade()
+    letters = Letters()
+
+    def sweep(config: Any, when: str) -> int | None:
+        clock = FrozenClock(datetime.fromisoformat(when).astimezone(UTC))
+        return send_scheduled_report(db, config, clock, letters)
+
+    # Wednesday 1 April 2026 is the quarter's first working day; 09:00 is BST.
+    assert sweep(configs[0], "2026-04-01T08:59+01:00") is None
+    assert sweep(configs[0], "2026-04-01T09:00+01:00") == 2
+    assert sweep(configs[1], "2026-04-01T09:05+01:00") is None  # the other instance
+    assert sweep(configs[0], "2026-04-02T09:00+01:00") is None  # the next day
+    with db.transaction() as session:
+        runs = (
+            session.execute(select(DigestRun).where(DigestRun.kind == "steering-report"))
+            .scalars()
+            .all()
+        )
+        assert [(r.slot_at.isoformat(), r.owner) for r in runs] == [
+            ("2026-04-01T08:00:00+00:00", "one")
+        ]
+        rows = (
+            session.execute(
+                select(OutboxRow)
+                .where(OutboxRow.purpose.like("steering group report%"))
+                .order_by(OutboxRow.id)
+            )
+            .scalars()
+            .all()
+        )
+        assert [(r.recipients, r.state) for r in rows] == [
+            (["chair@hackney.example"], "pending"),
+            # A reader with a key is never sent the report in clear: held until it is sealed.
+            (["dci@met.example"], "held"),
+        ]
+        assert rows[0].purpose == "steering group report 2026-01-01 to 2026-03-31"
+        mail = message_from_bytes(rows[0].raw, policy=default)
+        names = sorted(part.get_filename() for part in mail.iter_attachments())
+        assert "report.html" in names and "figures.json" in names and "checks.csv" in names
+        assert "report.pdf" not in names
+        assert "MASH steering group report, 1 January 2026 to 31 March 2026" in str(mail["Subject"])
+        events = session.execute(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "steering-report")
+        ).scalar_one()
+        assert events == 1
+    db.dispose()
+
+
+def test_small_numbers_are_hidden_and_cannot_be_worked_out() -> None:
+    from gateway.reports import suppress
+
+    assert [suppress.count(n) for n in (0, 1, 4, 5, 12)] == [0, M, M, 5, 12]
+    # One hidden cell beside a published total: the next smallest goes too.
+    assert suppress.group({"a": 3, "b": 7, "c": 9, "d": 0}) == {"a": M, "b": M, "c": 9, "d": 0}
+    assert suppress.group({"a": 3, "b": 2, "c": 9}) == {"a": M, "b": M, "c": 9}
+    assert suppress.group({"a": 0, "b": 9}) == {"a": 0, "b": 9}
+    # A share hides its count, its base and what is left of the base.
+    assert suppress.share(0.5, 5, 10) == 0.5
+    assert suppress.share(0.7143, 5, 7) == M
+    assert suppress.share(0.75, 3, 4) == M
+    assert suppress.share(1.0, 6, 6) == 1.0
+    assert suppress.share(None, 0, 0) is None
+    assert suppress.change(M, 3) == M and suppress.change(5, None) is None
+    assert suppress.change(0.25, 0.5) == -0.25 and suppress.change(7, 9) == -2
+
+
+def test_periods_weeks_and_schedules() -> None:
+    from datetime import UTC, datetime
+
+    from helpers import config
+
+    from gateway.reports.period import month_before, quarter_before
+    from gateway.reports.schedule import due_slot
+    from gateway.timescales import BusinessCalendar
+
+    assert QUARTER.previous() == Period(date(2025, 10, 3), date(2025, 12, 31), ZONE)
+    assert QUARTER.start.isoformat() == "2026-01-01T00:00:00+00:00"
+    # The end is midnight in London, in summer time by 31 March 2026.
+    assert QUARTER.end.isoformat() == "2026-03-31T23:00:00+00:00"
+    weeks = QUARTER.weeks()
+    assert len(weeks) == 14 and weeks[0][0] == date(2025, 12, 29)
+    assert weeks[0][1] == QUARTER.start  # a part week begins with the period
+    assert quarter_before(date(2026, 4, 1)) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert quarter_before(date(2026, 2, 10)) == (date(2025, 10, 1), date(2025, 12, 31))
+    assert month_before(date(2026, 3, 2)) == (date(2026, 2, 1), date(2026, 2, 28))
+    with pytest.raises(ValueError, match="before"):
+        Period(date(2026, 3, 1), date(2026, 2, 1), ZONE)
+
+    monthly = config('[reports]\nschedule = "monthly"\nrecipients = ["chair@hackney.example"]\n')
+    calendar = BusinessCalendar.from_config(monthly)
+    # Saturday 1 August 2026: the first working day is Monday the 3rd.
+    assert due_slot(datetime(2026, 8, 1, 12, tzinfo=UTC), monthly, calendar) is None
+    slot, period = due_slot(datetime(2026, 8, 3, 8, 0, tzinfo=UTC), monthly, calendar) or (
+        None,
+        None,
+    )
+    assert slot is not None and slot.isoformat() == "2026-08-03T09:00:00+01:00"
+    assert period == Period(date(2026, 7, 1), date(2026, 7, 31), ZONE)
+    # 1 January is a bank holiday: the month's first working day is the 2nd.
+    slot, _ = due_slot(datetime(2026, 1, 2, 10, tzinfo=UTC), monthly, calendar) or (None, None)
+    assert slot is not None and slot.date() == date(2026, 1, 2)
+    with pytest.raises(Exception, match="needs recipients"):
+        config('[reports]\nschedule = "quarterly"\n')

@@ -43,8 +43,18 @@ def _escalated(config: Config) -> Any:
     return case(*whens, else_=0) if whens else None
 
 
+# Response-time percentiles by agency and RAG, by agency, by RAG, and over all checks; the
+# previous period's (for the trends) only over all checks, which halves the sorting.
+FULL = ((0, 1), (0,), (1,), ())
+OVERALL: tuple[tuple[int, ...], ...] = ((),)
+
+
 def check_figures(
-    session: Session, config: Config, period: Period, now: datetime
+    session: Session,
+    config: Config,
+    period: Period,
+    now: datetime,
+    groupings: tuple[tuple[int, ...], ...] = FULL,
 ) -> dict[str, Any]:
     where = [between(Check.requested_at, period.start, period.end)]
     answered = Check.answered_at.is_not(None)
@@ -88,13 +98,14 @@ def check_figures(
     hours = hours_between(session.get_bind().dialect.name, Check.answered_at, Check.requested_at)
     answered_where = [*where, answered]
     spreads: dict[tuple[str, str], Percentiles] = {}
-    columns = {"agency": Check.agency, "rag": Check.rag}
-    for names in (("agency", "rag"), ("agency",), ("rag",), ()):
-        keys = [columns[name] for name in names]
-        found = percentiles(session, hours, keys, answered_where, (MEDIAN, P90))
-        for group, value in found.items():
-            named = dict(zip(names, group, strict=True))
-            spreads[(str(named.get("agency", ALL)), str(named.get("rag", ALL)))] = value
+    found = percentiles(
+        session, hours, (Check.agency, Check.rag), groupings, answered_where, (MEDIAN, P90)
+    )
+    for (index, group), value in found.items():
+        named = dict(zip(("agency", "rag"), (None, None), strict=True))
+        for column, key in zip(groupings[index], group, strict=True):
+            named[("agency", "rag")[column]] = key
+        spreads[(str(named["agency"] or ALL), str(named["rag"] or ALL))] = value
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for agency, cells in table.items():
         out[agency] = {}

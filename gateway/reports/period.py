@@ -53,6 +53,12 @@ class Period:
         return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days}
 
 
+def spoken(day: date, weekday: bool = False) -> str:
+    """ "1 January 2026" (or "Thursday 1 January 2026"): no leading zero."""
+    words = f"{day.day} {day:%B %Y}"
+    return f"{day:%A} {words}" if weekday else words
+
+
 def quarter_before(day: date) -> tuple[date, date]:
     """The calendar quarter that ended before DAY's quarter began."""
     first_of_this = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)

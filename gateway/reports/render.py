@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from gateway.reports.charts import all_charts
 from gateway.reports.definitions import DEFINITIONS
+from gateway.reports.period import spoken
 from gateway.reports.steering import Report
 from gateway.reports.tables import show, tables
 
@@ -35,6 +36,7 @@ def html(report: Report) -> str:
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
     )
+    env.filters["spoken"] = spoken
     charts = [
         # matplotlib's own SVG, not user text: safe to embed as markup.
         {

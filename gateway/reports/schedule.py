@@ -23,7 +23,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
-from gateway.reports.period import Period, month_before, quarter_before
+from gateway.reports.period import Period, month_before, quarter_before, spoken
 from gateway.reports.steering import Report, build
 from gateway.store import ledger
 from gateway.store.db import Database
@@ -95,11 +95,11 @@ def queue_report(
         attachments = tuple(
             (path.name, MIME[path.suffix], path.read_bytes()) for path in sorted(files)
         )
-    period = f"{report.period.first:%d %B %Y} to {report.period.last:%d %B %Y}"
+    period = f"{spoken(report.period.first)} to {spoken(report.period.last)}"
     values = {
         "period": period,
-        "previous": f"{report.previous_period.first:%d %B %Y} to "
-        f"{report.previous_period.last:%d %B %Y}",
+        "previous": f"{spoken(report.previous_period.first)} to "
+        f"{spoken(report.previous_period.last)}",
         "attached": [name for name, _mime, _data in attachments],
         "headline": [
             (name.replace("_", " "), show(report.figures[name], name)) for name in HEADLINE

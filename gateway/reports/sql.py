@@ -37,42 +37,61 @@ class Percentiles:
 def percentiles(
     session: Session,
     value: ColumnElement[Any],
-    keys: Sequence[Any],
+    columns: Sequence[Any],
+    groupings: Sequence[Sequence[int]],
     where: Sequence[ColumnElement[bool]],
     wanted: Sequence[Fraction],
-) -> dict[tuple[Any, ...], Percentiles]:
-    """For each group of KEYS, the WANTED percentiles of VALUE over rows matching WHERE."""
-    rank = func.row_number().over(partition_by=list(keys) or None, order_by=value).label("rn")
-    size = func.count().over(partition_by=list(keys) or None).label("n")
-    inner = select(*[k.label(f"k{i}") for i, k in enumerate(keys)], value.label("v"), rank, size)
-    ranked = inner.where(*where).subquery()
-    n = ranked.c.n
+) -> dict[tuple[int, tuple[Any, ...]], Percentiles]:
+    """The WANTED percentiles of VALUE over rows matching WHERE, for each grouping (indexes
+    into COLUMNS; () is all rows): keyed by (grouping's index, group's values). One scan:
+    each grouping is a window over the same rows."""
+    # The value is computed once per row in an inner query, then each grouping ranks the
+    # same rows; the count shares its rank's window, so each grouping costs one sort.
+    keys = [c.label(f"k{i}") for i, c in enumerate(columns)]
+    rows_in = select(*keys, value.label("v")).where(*where).subquery()
+    windows = []
+    for i, grouping in enumerate(groupings):
+        partition = [rows_in.c[f"k{c}"] for c in grouping] or None
+        order = rows_in.c.v
+        windows.append(
+            func.row_number().over(partition_by=partition, order_by=order).label(f"r{i}")
+        )
+        windows.append(
+            func.count()
+            .over(partition_by=partition, order_by=order, rows=(None, None))
+            .label(f"n{i}")
+        )
+    ranked = select(*rows_in.c, *windows).subquery()
     # The value at percentile p sits at 1-based position 1 + p (n - 1): keep the row at its
     # floor and the next one; integer division is the same on both backends.
     near = []
-    for p in wanted:
-        floor = 1 + (p.numerator * (n - 1)) // p.denominator
-        near.append(or_(ranked.c.rn == floor, ranked.c.rn == floor + 1))
-    cols = [ranked.c[f"k{i}"] for i in range(len(keys))]
-    rows = session.execute(select(*cols, ranked.c.v, ranked.c.rn, n).where(or_(*near))).all()
-    by_group: dict[tuple[Any, ...], dict[int, float]] = {}
-    sizes: dict[tuple[Any, ...], int] = {}
+    for i in range(len(groupings)):
+        rank, size = ranked.c[f"r{i}"], ranked.c[f"n{i}"]
+        for p in wanted:
+            floor = 1 + (p.numerator * (size - 1)) // p.denominator
+            near.append(or_(rank == floor, rank == floor + 1))
+    rows = session.execute(select(ranked).where(or_(*near))).mappings().all()
+    found: dict[tuple[int, tuple[Any, ...]], dict[int, float]] = {}
+    sizes: dict[tuple[int, tuple[Any, ...]], int] = {}
     for row in rows:
-        group = tuple(row[: len(keys)])
-        by_group.setdefault(group, {})[int(row[len(keys) + 1])] = float(row[len(keys)])
-        sizes[group] = int(row[len(keys) + 2])
+        for i, grouping in enumerate(groupings):
+            key = (i, tuple(row[f"k{c}"] for c in grouping))
+            found.setdefault(key, {})[int(row[f"r{i}"])] = float(row["v"])
+            sizes[key] = int(row[f"n{i}"])
     out = {}
-    for group, at in by_group.items():
-        count = sizes[group]
+    for key, at in found.items():
+        count = sizes[key]
         values = {}
         for p in wanted:
             exact = 1 + p * (count - 1)
             low = int(exact)
-            fraction = exact - low
+            # A row kept for another grouping's rank may be missing here: only ours count.
+            if low not in at:
+                continue
             below = at[low]
             above = at.get(low + 1, below)
-            values[p] = below + float(fraction) * (above - below)
-        out[group] = Percentiles(count, values)
+            values[p] = below + float(exact - low) * (above - below)
+        out[key] = Percentiles(count, values)
     return out
 
 

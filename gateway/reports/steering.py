@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.config import Config
 from gateway.reports import suppress
-from gateway.reports.check_figures import ALL, COUNTS, check_figures
+from gateway.reports.check_figures import ALL, COUNTS, FULL, OVERALL, check_figures
 from gateway.reports.figures import (
     contact_figures,
     decision_figures,
@@ -99,7 +99,12 @@ class Report:
 
 
 def compute(
-    db: Database, config: Config, period: Period, now: datetime, progress: Progress
+    db: Database,
+    config: Config,
+    period: Period,
+    now: datetime,
+    progress: Progress,
+    groupings: tuple[tuple[int, ...], ...] = FULL,
 ) -> dict[str, Any]:
     """Every figure for one period, exact (before suppression)."""
     out: dict[str, Any] = {}
@@ -107,7 +112,7 @@ def compute(
         ("contacts", lambda s: contact_figures(s, period)),
         ("decisions and outcomes", lambda s: decision_figures(s, period)),
         ("clocks", lambda s: timeliness_figures(s, period, now)),
-        ("partner checks", lambda s: check_figures(s, config, period, now)),
+        ("partner checks", lambda s: check_figures(s, config, period, now, groupings)),
         ("data quality", lambda s: quality_figures(s, period)),
     )
     for name, step in steps:
@@ -231,7 +236,7 @@ def build(
 ) -> Report:
     before = period.previous()
     raw = compute(db, config, period, now, progress)
-    raw_previous = compute(db, config, before, now, progress)
+    raw_previous = compute(db, config, before, now, progress, OVERALL)
     figures, previous = publish(raw), publish(raw_previous)
     return Report(
         period=period,
