@@ -47,6 +47,7 @@ bench: install system-deps
 	$(BIN)/python bench/autoreplies.py
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/crypto.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
