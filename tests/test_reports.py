@@ -486,6 +486,16 @@ def test_the_scheduled_report_goes_once_per_quarter_across_instances(
             .where(AuditEvent.action == "steering-report")
         ).scalar_one()
         assert events == 1
+    # `report --email`: to the same readers now, whatever the schedule.
+    from gateway.reports.schedule import send_now
+
+    report = build_report(db, configs[0], QUARTER, REPORT_NOW)
+    assert send_now(db, configs[0], letters, REPORT_NOW, report, ("html",)) == 2
+    with db.transaction() as session:
+        states = session.execute(
+            select(OutboxRow.state).where(OutboxRow.purpose.like("steering group report%"))
+        ).scalars()
+        assert sorted(states) == ["held", "held", "pending", "pending"]
     db.dispose()
 
 
