@@ -40,6 +40,9 @@ DAY_ONE = {
 }
 
 
+M = "fewer than 5"
+
+
 def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
     world = tmp_path / "world"
     summary = tmp_path / "summary.json"
@@ -97,5 +100,17 @@ def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
         assert keys.returncode == 0, keys.stderr
         pinned = {k["pinned_to"] for k in json.loads(keys.stdout)}
         assert {"the MASH", "agency police"} <= pinned
+        # The steering group's report runs on the kept world.
+        steering = world / "steering"
+        report = subprocess.run(
+            [sys.executable, "-m", "gateway", "--config", str(world / "mailboxes.toml"),
+             "--now", "2026-03-05T12:00:00+00:00", "report", "--from", "2026-03-01",
+             "--to", "2026-03-31", "--out", str(steering), "--format", "html,csv"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert report.returncode == 0, report.stderr
+        figures = json.loads((steering / "figures.json").read_text())["figures"]
+        assert figures["contacts"] in (M, *range(5, 100)) and figures["contacts"] != 0
+        assert (steering / "report.html").stat().st_size > 10_000
     finally:
         subprocess.run(["gpgconf", "--homedir", str(world / "gnupg"), "--kill", "all"], check=False)
