@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.reports.check_figures import ALL
+from gateway.reports.period import spoken
 from gateway.reports.steering import NOT_RECORDED, Report
 from gateway.reports.suppress import MARK
 
@@ -166,7 +167,8 @@ def tables(report: Report) -> list[Table]:
         ),
         Table(
             "trends",
-            f"Trends against {report.previous_period.first} to {report.previous_period.last}",
+            f"Trends against {spoken(report.previous_period.first)} to "
+            f"{spoken(report.previous_period.last)}",
             ("figure", "this period", "previous period", "change"),
             [
                 (
