@@ -97,15 +97,21 @@ def check_figures(
                     cell[name] += int(value or 0)
     hours = hours_between(session.get_bind().dialect.name, Check.answered_at, Check.requested_at)
     answered_where = [*where, answered]
-    spreads: dict[tuple[str, str], Percentiles] = {}
+    # Each grouping's groups, by the table's cell they fill ("all" where not grouped), and
+    # their sizes from the aggregate above.
+    sizes: dict[tuple[int, tuple[Any, ...]], int] = {}
+    cells_of: dict[tuple[int, tuple[Any, ...]], tuple[str, str]] = {}
+    for index, grouping in enumerate(groupings):
+        for agency, by_rag in table.items():
+            for rag, cell in by_rag.items():
+                named = (agency, rag)
+                if all((named[c] == ALL) == (c not in grouping) for c in (0, 1)):
+                    key = (index, tuple(named[c] for c in grouping))
+                    sizes[key], cells_of[key] = cell["answered"], named
     found = percentiles(
-        session, hours, (Check.agency, Check.rag), groupings, answered_where, (MEDIAN, P90)
+        session, hours, (Check.agency, Check.rag), sizes, groupings, answered_where, (MEDIAN, P90)
     )
-    for (index, group), value in found.items():
-        named = dict(zip(("agency", "rag"), (None, None), strict=True))
-        for column, key in zip(groupings[index], group, strict=True):
-            named[("agency", "rag")[column]] = key
-        spreads[(str(named["agency"] or ALL), str(named["rag"] or ALL))] = value
+    spreads = {cells_of[key]: value for key, value in found.items()}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for agency, cells in table.items():
         out[agency] = {}

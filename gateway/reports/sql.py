@@ -9,7 +9,7 @@ both backends have.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -38,46 +38,45 @@ def percentiles(
     session: Session,
     value: ColumnElement[Any],
     columns: Sequence[Any],
+    sizes: Mapping[tuple[int, tuple[Any, ...]], int],
     groupings: Sequence[Sequence[int]],
     where: Sequence[ColumnElement[bool]],
     wanted: Sequence[Fraction],
 ) -> dict[tuple[int, tuple[Any, ...]], Percentiles]:
     """The WANTED percentiles of VALUE over rows matching WHERE, for each grouping (indexes
-    into COLUMNS; () is all rows): keyed by (grouping's index, group's values). One scan:
-    each grouping is a window over the same rows."""
-    # The value is computed once per row in an inner query, then each grouping ranks the
-    # same rows; the count shares its rank's window, so each grouping costs one sort.
+    into COLUMNS; () is all rows), keyed by (grouping's index, group's values). SIZES: each
+    group's number of rows, known from the caller's aggregate, so only ranks are computed."""
+    # The value once per row in an inner query, then one ranking (one sort) per grouping.
     keys = [c.label(f"k{i}") for i, c in enumerate(columns)]
     rows_in = select(*keys, value.label("v")).where(*where).subquery()
-    windows = []
-    for i, grouping in enumerate(groupings):
-        partition = [rows_in.c[f"k{c}"] for c in grouping] or None
-        order = rows_in.c.v
-        windows.append(
-            func.row_number().over(partition_by=partition, order_by=order).label(f"r{i}")
-        )
-        windows.append(
-            func.count()
-            .over(partition_by=partition, order_by=order, rows=(None, None))
-            .label(f"n{i}")
-        )
+    windows = [
+        func.row_number()
+        .over(partition_by=[rows_in.c[f"k{c}"] for c in grouping] or None, order_by=rows_in.c.v)
+        .label(f"r{i}")
+        for i, grouping in enumerate(groupings)
+    ]
     ranked = select(*rows_in.c, *windows).subquery()
     # The value at percentile p sits at 1-based position 1 + p (n - 1): keep the row at its
-    # floor and the next one; integer division is the same on both backends.
+    # floor and the next one, for each group.
     near = []
-    for i in range(len(groupings)):
-        rank, size = ranked.c[f"r{i}"], ranked.c[f"n{i}"]
+    for (i, group), size in sizes.items():
+        if size <= 0:
+            continue
+        positions = set()
         for p in wanted:
-            floor = 1 + (p.numerator * (size - 1)) // p.denominator
-            near.append(or_(rank == floor, rank == floor + 1))
+            floor = int(1 + p * (size - 1))
+            positions |= {floor, floor + 1}
+        same = [ranked.c[f"k{c}"] == key for c, key in zip(groupings[i], group, strict=True)]
+        near.append(and_(*same, ranked.c[f"r{i}"].in_(sorted(positions))))
+    if not near:
+        return {}
     rows = session.execute(select(ranked).where(or_(*near))).mappings().all()
     found: dict[tuple[int, tuple[Any, ...]], dict[int, float]] = {}
-    sizes: dict[tuple[int, tuple[Any, ...]], int] = {}
     for row in rows:
         for i, grouping in enumerate(groupings):
             key = (i, tuple(row[f"k{c}"] for c in grouping))
-            found.setdefault(key, {})[int(row[f"r{i}"])] = float(row["v"])
-            sizes[key] = int(row[f"n{i}"])
+            if key in sizes:
+                found.setdefault(key, {})[int(row[f"r{i}"])] = float(row["v"])
     out = {}
     for key, at in found.items():
         count = sizes[key]
@@ -85,9 +84,8 @@ def percentiles(
         for p in wanted:
             exact = 1 + p * (count - 1)
             low = int(exact)
-            # A row kept for another grouping's rank may be missing here: only ours count.
             if low not in at:
-                continue
+                continue  # a row kept for another group's rank: only ours count
             below = at[low]
             above = at.get(low + 1, below)
             values[p] = below + float(exact - low) * (above - below)

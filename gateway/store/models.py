@@ -297,7 +297,7 @@ class Check(Base):
     context: Mapped[str] = mapped_column(Text)
     questions: Mapped[list[str]] = mapped_column(JSON)
     requested_by: Mapped[str] = mapped_column(String(320))
-    requested_at: Mapped[datetime] = mapped_column(index=True)
+    requested_at: Mapped[datetime]
     due_at: Mapped[datetime]
     # "pending", "held" (a reply waits for a manager), "answered", "undeliverable",
     # "withdrawn" (the contact's outcome came first)
@@ -311,7 +311,22 @@ class Check(Base):
     next_chase_at: Mapped[datetime | None] = mapped_column(index=True)
     request_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
 
-    __table_args__ = (Index("ix_checks_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_checks_status_due", "status", "due_at"),
+        # The steering group's report: every column its aggregate reads (migration 0016).
+        Index(
+            "ix_checks_report",
+            "requested_at",
+            "agency",
+            "rag",
+            "status",
+            "answered_at",
+            "late",
+            "due_at",
+            "chase_level",
+            "out_of_office_at",
+        ),
+    )
 
 
 class CheckReply(Base):

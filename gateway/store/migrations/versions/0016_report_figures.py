@@ -15,6 +15,11 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
+CHECKS_REPORT = (
+    "requested_at", "agency", "rag", "status", "answered_at", "late", "due_at", "chase_level",
+    "out_of_office_at",
+)  # fmt: skip
+
 
 def upgrade() -> None:
     # The contact's decision_due_at is cleared by the outcome; the report needs it afterwards
@@ -45,13 +50,15 @@ def upgrade() -> None:
         """
     )
     # Reports count by period: checks requested, decisions made (0011 indexes contacts).
-    op.create_index("ix_checks_requested_at", "checks", ["requested_at"])
+    # The checks' index covers every column the report's aggregate reads, so a borough's
+    # quarter is counted from the index alone, without a lookup into the table per check.
+    op.create_index("ix_checks_report", "checks", list(CHECKS_REPORT))
     op.create_index("ix_decisions_decided_at", "decisions", ["decided_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_decisions_decided_at", "decisions")
-    op.drop_index("ix_checks_requested_at", "checks")
+    op.drop_index("ix_checks_report", "checks")
     with op.batch_alter_table("contacts") as batch:
         batch.drop_column("routed_at_door")
     with op.batch_alter_table("decisions") as batch:
