@@ -88,7 +88,8 @@ def report(
         raise click.BadParameter(str(exc), param_hint="--to") from None
     if email and not config.reports.recipients:
         raise click.UsageError("--email needs [reports] recipients in the configuration")
-    db = state.database(config)
+    # Only --email writes (the outbox); otherwise the report reads and never migrates.
+    db = state.database(config) if email else state.read_database(config)
     now = clock.now()
     with _progress(not no_progress) as step:
         result = build(db, config, period, now, step)
