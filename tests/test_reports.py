@@ -554,3 +554,77 @@ def test_periods_weeks_and_schedules() -> None:
     assert slot is not None and slot.date() == date(2026, 1, 2)
     with pytest.raises(Exception, match="needs recipients"):
         config('[reports]\nschedule = "quarterly"\n')
+
+
+def test_a_reader_with_a_key_gets_the_report_signed_and_encrypted(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from pgp_world import Party
+    from sqlalchemy import select
+
+    from gateway.config import parse_config
+    from gateway.crypto.keyring import Keyring
+    from gateway.outbound.compose import Letters
+    from gateway.reports.schedule import send_now
+    from gateway.store.db import Database
+    from gateway.store.models import OutboxRow
+
+    mash = Party(tmp_path, "Hackney MASH", "mash@hackney.example")
+    chair = Party(tmp_path, "Steering group chair", "chair@hackney.example")
+    keyring = Keyring(tmp_path / "gateway", signing_key=mash.fingerprint)
+    keyring.import_keys(mash.secret())
+    keyring.import_keys(chair.public())
+    chair.learn(mash.public())
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    config = parse_config(
+        f"""
+[gateway]
+database = "{url}"
+mash_address = "mash@hackney.example"
+gnupg_home = "{tmp_path / "gateway"}"
+signing_key = "{mash.fingerprint}"
+[smtp]
+host = "127.0.0.1"
+tls = "none"
+[reports]
+recipients = [
+  {{address = "chair@hackney.example", key = "{chair.fingerprint}"}},
+  "clerk@hackney.example",
+]
+""",
+        "sealed.toml",
+    )
+    db = Database(url)
+    db.upgrade()
+    try:
+        now = datetime(2026, 4, 1, 8, tzinfo=UTC)
+        report = build_report(db, config, QUARTER, now)
+        assert send_now(db, config, Letters(keyring=keyring), now, report, ("html",)) == 2
+        with db.transaction() as session:
+            rows = {
+                r.recipients[0]: r
+                for r in session.execute(select(OutboxRow)).scalars()
+                if r.purpose.startswith("steering group report")
+            }
+        sealed, clear = rows["chair@hackney.example"], rows["clerk@hackney.example"]
+        assert sealed.state == clear.state == "pending"
+        # Outside: only a neutral subject and the ciphertext; inside, the whole report.
+        assert b"-----BEGIN PGP MESSAGE-----" in sealed.raw
+        assert b"report.html" not in sealed.raw and b"figures.json" not in sealed.raw
+        from email import message_from_bytes
+        from email.policy import default
+
+        assert str(message_from_bytes(sealed.raw, policy=default)["Subject"]) == (
+            "MASH steering group report"
+        )
+        armored = re.search(
+            rb"-----BEGIN PGP MESSAGE-----.*?-----END PGP MESSAGE-----", sealed.raw, re.S
+        )
+        assert armored is not None
+        inside = chair.decrypt(armored.group(0))
+        assert b"report.html" in inside and b"figures.json" in inside
+        assert b"report.html" in clear.raw and b"-----BEGIN PGP" not in clear.raw
+    finally:
+        db.dispose()
+        for home in (mash.home, chair.home, keyring.home):
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
