@@ -16,11 +16,16 @@ $(BIN)/.installed: pyproject.toml devtools/pyproject.toml
 
 install: $(BIN)/.installed
 
-# Debian packages the tests and the local mail world start: Dovecot and gpg.
+# Debian packages the tests and the local mail world start: Dovecot and gpg; the steering
+# group's report is opened in headless Chromium and its PDF rendered with pdftoppm.
+SYSTEM_TOOLS := dovecot gpg chromium pdftoppm
 system-deps:
-	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ] || ! command -v gpg >/dev/null 2>&1; then \
+	@missing=0; for tool in $(SYSTEM_TOOLS); do \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
 	  $(SUDO) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dovecot-imapd gnupg; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	    dovecot-imapd gnupg chromium poppler-utils; \
 	fi
 
 test: install system-deps
@@ -48,6 +53,7 @@ bench: install system-deps
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/crypto.py
 	$(BIN)/python bench/scale.py --scales 1
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

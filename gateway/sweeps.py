@@ -26,6 +26,7 @@ from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue, release_held
 from gateway.reports.digest import send_digest
 from gateway.reports.meeting import send_meeting_agenda
+from gateway.reports.schedule import send_scheduled_report
 from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import MailboxState
@@ -85,6 +86,11 @@ SWEEPS: tuple[Sweep, ...] = (
         "retention",
         lambda c: daily_sweep(c.db, c.config, c.clock),
         "deleting the raw mail of contacts closed longer than [retention] raw_messages_after",
+    ),
+    Sweep(
+        "steering-report",
+        lambda c: send_scheduled_report(c.db, c.config, c.clock, c.letters),
+        "the steering group's report on [reports] schedule",
     ),
 )
 

@@ -42,6 +42,9 @@ DAY_ONE = {
 }
 
 
+M = "fewer than 5"
+
+
 def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
     world = tmp_path / "world"
     summary = tmp_path / "summary.json"
@@ -114,5 +117,17 @@ def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
         assert "consent-overridden" in shown.stdout and "(ledger intact)" in shown.stdout
         assert "consent: not-sought, overridden by duty.manager@" in shown.stdout
         assert "lawful basis: UK GDPR Article 6(1)(e)" in shown.stdout
+        # The steering group's report runs on the kept world.
+        steering = world / "steering"
+        report = subprocess.run(
+            [sys.executable, "-m", "gateway", "--config", str(world / "mailboxes.toml"),
+             "--now", "2026-03-05T12:00:00+00:00", "report", "--from", "2026-03-01",
+             "--to", "2026-03-31", "--out", str(steering), "--format", "html,csv"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert report.returncode == 0, report.stderr
+        figures = json.loads((steering / "figures.json").read_text())["figures"]
+        assert figures["contacts"] in (M, *range(5, 100)) and figures["contacts"] != 0
+        assert (steering / "report.html").stat().st_size > 10_000
     finally:
         subprocess.run(["gpgconf", "--homedir", str(world / "gnupg"), "--kill", "all"], check=False)

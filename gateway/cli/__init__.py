@@ -16,6 +16,7 @@ from gateway.cli import (
     inspect,
     keys,
     quarantine,
+    reports,
     retention,
     status,
 )
@@ -69,6 +70,7 @@ for command in (
     decisions.templates,
     keys.keys,
     retention.retention,
+    reports.report,
 ):
     cli.add_command(command)
 audit.audit.add_command(decisions.audit_show)

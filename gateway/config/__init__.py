@@ -38,6 +38,7 @@ from gateway.config.mail import (
     OAuth2Section,
     SmtpSection,
 )
+from gateway.config.reports import ReportRecipient, ReportsSection
 from gateway.config.sharing import DEFAULT_LAWFUL_BASIS, RetentionSection, SharingSection
 from gateway.config.work import (
     WEEKDAYS,
@@ -63,6 +64,7 @@ class Config(_Section):
     meeting: MeetingSection = MeetingSection()
     clocks: ClocksSection = ClocksSection()
     metrics: MetricsSection = MetricsSection()
+    reports: ReportsSection = ReportsSection()
     rag: RagTable = RagTable()
     sharing: SharingSection = SharingSection()
     retention: RetentionSection = RetentionSection()
@@ -255,6 +257,8 @@ __all__ = [
     "Port",
     "RagSection",
     "RagTable",
+    "ReportRecipient",
+    "ReportsSection",
     "RetentionSection",
     "Secret",
     "SharingSection",

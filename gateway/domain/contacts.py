@@ -118,6 +118,7 @@ def store(
         consent_status=status_from_form(draft.referral),
         consent_child=child_from_form(draft.referral),
         closed_at=now if draft.status in CLOSED else None,
+        routed_at_door=draft.status if draft.status in ("forwarded", "routed-back") else None,
     )
     earlier = history(session, draft)
     contact.linked = [c.reference for c in earlier]

@@ -113,7 +113,7 @@ def record(
     calendar = BusinessCalendar.from_config(config)
     if request.decision is not None:
         code = request.decision
-        _store(session, contact, "decision", code, request, now, letter=None)
+        row = _store(session, contact, "decision", code, request, now, letter=None)
         done.append(f"decision {code}: {DECISIONS[code]}")
         if code in SCREENING:
             clocks = config.clocks
@@ -124,6 +124,8 @@ def record(
             )
             contact.status = SCREENING[code]
             contact.decision_due_at = deadline(now, within, counting, calendar)
+            # Kept on the decision: the outcome clears the contact's, the report needs it.
+            row.due_at = contact.decision_due_at
             contact.decision_alerted_at = None
             what = "a decision on a statutory response" if code == "C" else "an outcome"
             done.append(

@@ -84,6 +84,8 @@ class OutgoingMail:
     # A share of case information: its lawful basis, consent and purpose, recorded with the
     # mail-queued ledger event (Caldicott: what was shared, with whom, why, on what basis).
     share: dict[str, Any] | None = None
+    # Files to attach: (filename, MIME type, bytes), e.g. a report's HTML and PDF.
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 def new_message_id(mash_address: str, tag: str | None = None) -> str:
@@ -123,4 +125,7 @@ def build_mime(
     msg.add_alternative(html, subtype="html")
     for raw in mail.attached_messages:
         msg.add_attachment(message_from_bytes(raw, policy=default))
+    for filename, mime, data in mail.attachments:
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=safe_header(filename))
     return msg.as_bytes()

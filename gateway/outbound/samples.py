@@ -24,6 +24,12 @@ _OUTCOME = {
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {
+    "steering_report": {
+        "period": "1 January 2026 to 31 March 2026",
+        "previous": "3 October 2025 to 31 December 2025",
+        "attached": ["report.html", "report.pdf", "figures.json"],
+        "headline": [("contacts", "4,012"), ("contacts about open cases", "fewer than 5")],
+    },
     "ack_professional": {
         "reference": "MASH-2026-000123",
         "out_of_hours": True,

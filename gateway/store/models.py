@@ -214,6 +214,9 @@ class Contact(Base):
     # When it closed (its outcome, or its forward), and when retention deleted its raw mail.
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
     raw_purged_at: Mapped[datetime | None]
+    # "forwarded" (an open case) or "routed-back" (closed within 3 months) by the front door;
+    # kept when the status moves on, for the steering group's report.
+    routed_at_door: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_contacts_status_received", "status", "received_at"),
@@ -306,7 +309,22 @@ class Check(Base):
     next_chase_at: Mapped[datetime | None] = mapped_column(index=True)
     request_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
 
-    __table_args__ = (Index("ix_checks_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_checks_status_due", "status", "due_at"),
+        # The steering group's report: every column its aggregate reads (migration 0016).
+        Index(
+            "ix_checks_report",
+            "requested_at",
+            "agency",
+            "rag",
+            "status",
+            "answered_at",
+            "late",
+            "due_at",
+            "chase_level",
+            "out_of_office_at",
+        ),
+    )
 
 
 class CheckReply(Base):
@@ -365,7 +383,9 @@ class Decision(Base):
     section: Mapped[str | None] = mapped_column(String(4))  # "17" or "47"
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(320))
-    decided_at: Mapped[datetime]
+    decided_at: Mapped[datetime] = mapped_column(index=True)
+    # After C or D: when the clock it started falls due (the report's timeliness figures).
+    due_at: Mapped[datetime | None]
     # The outcome letter: "sent", "withheld" (with the reason) or None (no letter for it).
     letter: Mapped[str | None] = mapped_column(String(16))
     letter_withheld_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,7 @@
 """several instances: mailbox leases, instance heartbeats, ledger checkpoints
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,169 @@
+"""The report's appendix: what each figure counts, in words a steering group reads.
+
+The names are figures.json's; each definition says what is counted, over which period, and
+where the gateway's record stops short.
+"""
+
+from __future__ import annotations
+
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    (
+        "contacts",
+        "Contacts received in the period: every referral, police notification and "
+        "request for information that reached the MASH mailbox and was given a reference.",
+    ),
+    (
+        "contacts_by_source",
+        "The same contacts by who sent them: police, health, a school, the "
+        "local authority (LA), another professional (other), or a member of the public "
+        "(individual). Read from the referrer's organisation and address.",
+    ),
+    (
+        "contacts_by_channel",
+        "The same contacts by how they came: a referral by email, a police "
+        "notification, or a request for information (rfi).",
+    ),
+    (
+        "contacts_per_week",
+        "Contacts received in each week, Monday to Sunday; the first and last "
+        "weeks may be part weeks.",
+    ),
+    (
+        "out_of_hours_share",
+        "The share of contacts that arrived when the MASH was closed "
+        "(outside opening hours, at weekends and on bank holidays).",
+    ),
+    (
+        "contacts_about_open_cases",
+        "Contacts about a child already open to a social work unit, "
+        "sent straight to that unit; the MASH takes no further part.",
+    ),
+    (
+        "contacts_routed_back",
+        "Contacts about a child whose case closed within the last three "
+        "months, routed back to the unit that knew the child.",
+    ),
+    (
+        "police_notifications",
+        "Police notifications (for example Merlin or Coming to Notice reports) received.",
+    ),
+    (
+        "information_requests",
+        "Requests from another agency for what the MASH knows about a "
+        "child not open to children's social care.",
+    ),
+    (
+        "urgent_contacts",
+        "Contacts the front door flagged as possible immediate risk (the form "
+        "said so, or the concern used one of the configured urgent phrases).",
+    ),
+    (
+        "re_referrals_12m",
+        "Contacts about a child who was the subject of another contact in "
+        "the 12 months before (matched by NHS number, or by date of birth and name).",
+    ),
+    (
+        "decisions",
+        "Screening decisions recorded in the period: A no further action; B a "
+        "Section 17 or Section 47 assessment; C children's social care screening in the MASH; "
+        "D early help screening.",
+    ),
+    ("outcomes", "Outcomes recorded in the period, whatever the decision before them."),
+    (
+        "conversion_by_source",
+        "The outcomes recorded in the period, by the source of the "
+        "contact: how often each kind of referrer's contacts end in each outcome.",
+    ),
+    (
+        "statutory_assessments_by_section",
+        "Statutory assessments by the section given: "
+        "Section 17 (a child in need) or Section 47 (an enquiry into significant harm).",
+    ),
+    (
+        "decision_within_24h_share",
+        "Of the C decisions recorded in the period, the share "
+        "followed by the next decision (whether a statutory response is needed) within the "
+        "24-hour clock. A clock still running at the time of the report is left out; one that "
+        "ran out with no decision counts as late.",
+    ),
+    (
+        "decision_within_72h_share",
+        "Of the D decisions recorded in the period, the share "
+        "followed by an outcome within the 72-hour clock, counted the same way.",
+    ),
+    (
+        "rfi_within_10_working_days_share",
+        "Of the requests for information received in the "
+        "period (not about open cases), the share answered (a decision or outcome recorded on "
+        "it) within 10 working days, bank holidays excluded.",
+    ),
+    (
+        "checks",
+        "Partner checks requested in the period, by agency and RAG rating. "
+        "Answered: the agency's first accepted reply. On time: answered by the RAG's deadline.",
+    ),
+    (
+        "on_time_share",
+        "Of the checks answered, or unanswered and past their deadline at the "
+        "time of the report, the share answered on time. A check withdrawn unanswered (the "
+        "contact's outcome came first) is left out; an undeliverable one counts as not on time.",
+    ),
+    (
+        "median_response_hours",
+        "The middle response time of the answered checks, in clock "
+        "hours from the request to the reply: half were quicker, half slower.",
+    ),
+    (
+        "p90_response_hours",
+        "The response time that nine in ten answered checks beat (the "
+        "90th percentile), in clock hours.",
+    ),
+    ("chases", "Reminders the checks needed: the rungs of the chasing ladder they reached."),
+    (
+        "escalations",
+        "Checks whose chasing reached the rung copied to the agency's escalation address.",
+    ),
+    ("increased_risk_flags", "Checks whose answer flagged increased risk to the child."),
+    ("undeliverable", "Check requests the agency's mail server refused (bounced)."),
+    ("letters_sent", "Outcome letters sent to referrers for the outcomes recorded in the period."),
+    (
+        "letters_withheld",
+        "Outcome letters a manager withheld, with a recorded reason. The "
+        "reasons are free text and are not published; their categories are not recorded yet.",
+    ),
+    ("letters_not_possible", "Outcomes with no letter because the referrer left no address."),
+    (
+        "consent_given",
+        "Consent given, refused or overridden: not recorded by the gateway yet "
+        "(shown as not recorded).",
+    ),
+    (
+        "disagreements_raised",
+        "Professional disagreements raised about decisions, and their "
+        "outcomes: not recorded by the gateway yet.",
+    ),
+    (
+        "urgent_alerts_acknowledged",
+        "How fast urgent contacts' alerts were acknowledged: not recorded by the gateway yet.",
+    ),
+    (
+        "data_quality",
+        "Of the referrals received in the period (information requests left "
+        "out): those missing a child's date of birth (or expected date), an NHS number for any "
+        "child, the consent answer, or the referrer's name or contact details.",
+    ),
+    (
+        "trends",
+        "Each headline figure beside the same figure for the period of the same "
+        "length just before, with the change (for shares, in percentage points).",
+    ),
+    (
+        "fewer than 5",
+        "A count of 1 to 4, or a share or time built on 1 to 4 cases (or a share whose "
+        'remainder is 1 to 4, as 5 of 7 would show 2), is shown as "fewer than 5" so that no '
+        "child or family can be recognised; where only one cell of a table with a published "
+        "total was hidden, the next smallest is hidden too. Zero is shown as 0. "
+        '"Not recorded" means the gateway does not hold that information yet; "no cases", '
+        "that there was nothing to count.",
+    ),
+)
