@@ -18,6 +18,7 @@ from gateway.domain.checks.withdraw import open_checks, withdraw_open_checks
 from gateway.durations import format_duration
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.outbound.letter_values import child_names, letter_values
 from gateway.outbound.outbox import enqueue
 from gateway.store import ledger
 from gateway.store.db import Database
@@ -240,7 +241,11 @@ def _statutory(
                 letters,
                 OutgoingMail(
                     template="section47_referral",
-                    values={"reference": contact.reference, "reason": request.reason.strip()},
+                    values={
+                        **letter_values(config),
+                        "reference": contact.reference,
+                        "reason": request.reason.strip(),
+                    },
                     recipients=(address,),
                     purpose="Section 47: the contact sent to the social work unit at once",
                     subject_ref=contact.reference,
@@ -292,6 +297,7 @@ def _outcome(
     _store(session, contact, "outcome", outcome, request, now, letter="sent")
     public = contact.source == "individual"
     children = (contact.referral or {}).get("children") or []
+    names = [] if public else [c.get("given_name") for c in children if c.get("given_name")]
     enqueue(
         session,
         config,
@@ -299,13 +305,15 @@ def _outcome(
         OutgoingMail(
             template=f"outcome_{outcome.replace('-', '_')}",
             values={
+                **letter_values(config),
                 "reference": contact.reference,
                 "public": public,
                 # A member of the public's letter names no one: no third-party information.
-                "children": []
-                if public
-                else [c.get("given_name") for c in children if c.get("given_name")],
+                "children": names,
+                "child_names": child_names(names),
                 "section": request.section,
+                # Only what was recorded: the letter never claims the family was advised.
+                "family_advised": False,
             },
             recipients=(contact.reply_address,),
             purpose=f"outcome letter: {OUTCOMES[outcome]}",

@@ -14,15 +14,31 @@ _SECTIONS = [
         ],
     },
 ]
+# What every letter gives (gateway/outbound/letter_values.py), as the defaults configure it.
+COMMON: dict[str, Any] = {
+    "mash_phone": "020 8356 5500",
+    "complaints_address": "children.complaints@hackney.gov.uk",
+    "complaints_phone": "020 8356 5800",
+    "service_manager": "mash.service.manager@hackney.example",
+    "escalation_policy_url": "https://www.chscp.org.uk/escalation-policy",
+    "opens": "09:00",
+    "closes": "17:00",
+    "edt_phone": "0208 356 2710",
+}
 _OUTCOME = {
+    **COMMON,
     "reference": "MASH-2026-000123",
     "public": False,
     "children": ["Amira"],
-    "section": None,
+    "child_names": "Amira",
+    "section": "47",
+    "family_advised": False,
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack_professional": {
+        **COMMON,
+        "rfi": False,
         "reference": "MASH-2026-000123",
         "out_of_hours": True,
         "edt_phone": "0208 356 2710",
@@ -36,6 +52,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "on_behalf_of": "Kim Mentor",
     },
     "ack_public": {
+        **COMMON,
+        "rfi": False,
         "reference": "MASH-2026-000123",
         "out_of_hours": False,
         "edt_phone": "0208 356 2710",
@@ -122,6 +140,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "pgp_notice": {"problem": "your OpenPGP key has expired"},
     "section47_referral": {
+        **COMMON,
         "reference": "MASH-2026-000123",
         "reason": "Disclosure of physical harm by a parent; strategy discussion held.",
     },

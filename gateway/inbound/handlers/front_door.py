@@ -16,6 +16,7 @@ from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import OutgoingMail
+from gateway.outbound.letter_values import letter_values
 
 _SOURCES = (
     ("police", r"police|\bmet\b"),
@@ -122,9 +123,10 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                 OutgoingMail(
                     template="ack_public" if public else "ack_professional",
                     values={
+                        **letter_values(config),
                         "reference": reference,
+                        "rfi": rfi,
                         "out_of_hours": out_of_hours,
-                        "edt_phone": config.hours.out_of_hours_phone,
                         "missing": list(draft.missing),
                         # What we ask back: plain questions for the public, the form's own
                         # names for professionals; immediate risk is never asked by email.
@@ -132,8 +134,6 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                         "risk_unknown": risk_unknown(missing),
                         "urgent": bool(urgent),
                         "due_by": due_by,
-                        "opens": config.hours.open.strftime("%H:%M"),
-                        "closes": config.hours.close.strftime("%H:%M"),
                         "on_behalf_of": on_behalf_of,
                     },
                     recipients=(sender,),
