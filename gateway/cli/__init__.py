@@ -16,6 +16,7 @@ from gateway.cli import (
     keys,
     quarantine,
     status,
+    voice,
 )
 from gateway.cli.common import GatewayGroup, State, setup_logging
 
@@ -67,6 +68,7 @@ for command in (
     keys.keys,
 ):
     cli.add_command(command)
+contacts.contacts.add_command(voice.set_referrer)
 audit.audit.add_command(decisions.audit_show)
 audit.audit.add_command(decisions.audit_export)
 

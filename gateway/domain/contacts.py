@@ -31,6 +31,10 @@ class ContactDraft:
     status: str = "open"
     due_at: datetime | None = None
     daily_meeting: bool = False
+    # Who gets the letters (gateway/domain/referrer.py): public, professional or family.
+    referrer_kind: str = "public"
+    referrer_unsure: bool = False
+    referrer_reasons: tuple[str, ...] = ()
 
 
 def allocate_reference(session: Session, year: int) -> str:
@@ -110,6 +114,9 @@ def store(
         message_id=message_id,
         due_at=draft.due_at,
         daily_meeting=draft.daily_meeting,
+        referrer_kind=draft.referrer_kind,
+        referrer_unsure=draft.referrer_unsure,
+        referrer_reasons=list(draft.referrer_reasons),
     )
     earlier = history(session, draft)
     contact.linked = [c.reference for c in earlier]
@@ -151,6 +158,9 @@ def summary(contact: Contact) -> dict[str, Any]:
             "name": referrer.get("name"),
             "agency": referrer.get("agency"),
             "email": referrer.get("email") or contact.reply_address,
+            "kind": contact.referrer_kind,
+            "unsure": contact.referrer_unsure,
+            "reasons": list(contact.referrer_reasons or []),
         },
     }
 

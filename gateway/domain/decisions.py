@@ -295,7 +295,7 @@ def _outcome(
         done.append("no letter: the referrer left no address")
         return done
     _store(session, contact, "outcome", outcome, request, now, letter="sent")
-    public = contact.source == "individual"
+    public = contact.referrer_kind != "professional"  # family too: the safer letter
     children = (contact.referral or {}).get("children") or []
     names = [] if public else [c.get("given_name") for c in children if c.get("given_name")]
     enqueue(

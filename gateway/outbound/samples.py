@@ -6,12 +6,19 @@ from datetime import timedelta
 from typing import Any
 
 _SECTIONS = [
-    {"title": "Overdue checks", "lines": ["RED police: MASH-2026-000123 late by 2 hours"]},
+    {
+        "title": "Overdue checks",
+        "lines": ["RED police: MASH-2026-000123 overdue by 2 hours"],
+        "todo": "Call the agency, or reply with CHECKS RED police to ask again.",
+        "cli": "mash-gateway checks list --overdue",
+    },
     {
         "title": "Incomplete referrals",
         "lines": [
             "MASH-2026-000124 (received 3 hours ago): missing date of birth or expected date"
         ],
+        "todo": "",
+        "cli": "",
     },
 ]
 # What every letter gives (gateway/outbound/letter_values.py), as the defaults configure it.

@@ -8,7 +8,6 @@ the latest slot counts: slots missed while the gateway was down collapse into on
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
@@ -22,6 +21,8 @@ from gateway.domain.checks.request import OPEN_STATES, RAGS
 from gateway.durations import format_duration
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
+from gateway.reports.sections import Section
+from gateway.reports.voice import referrer_sections
 from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import AuditEvent, Check, Contact, DigestRun, Message
@@ -30,12 +31,6 @@ from gateway.timescales import BusinessCalendar
 log = logging.getLogger(__name__)
 
 SLOT_LOOKBACK_DAYS = 14
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    lines: list[str] = field(default_factory=list)
 
 
 def latest_slot(
@@ -184,6 +179,7 @@ def gather(
         ]
         if lines:
             sections.append(Section("OpenPGP keys to renew or replace", lines))
+    sections.extend(referrer_sections(session, now))
     return sections
 
 
@@ -250,7 +246,7 @@ def send_sections(
         template=template,
         values={
             "slot": slot.strftime("%A %d %B %Y %H:%M"),
-            "sections": [{"title": s.title, "lines": s.lines} for s in sections],
+            "sections": [s.as_json() for s in sections],
             "items": items,
         },
         recipients=recipients,

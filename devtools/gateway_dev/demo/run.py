@@ -30,7 +30,16 @@ from gateway.daemon import Daemon
 from gateway.reports.status import status
 from gateway.store.models import AuditEvent, Check, Contact, Decision, Message, OutboxRow
 from gateway_dev.demo.scenario import LONDON, START, Script, partners
-from gateway_dev.demo.world import MANAGER, MASH, MEETING, SOCIAL_WORK, USERS, Identity, World
+from gateway_dev.demo.world import (
+    MANAGER,
+    MASH,
+    MEETING,
+    SERVICE_MANAGER,
+    SOCIAL_WORK,
+    USERS,
+    Identity,
+    World,
+)
 
 STEP = timedelta(minutes=20)
 DEFAULT_SPEED = 4320.0  # simulated seconds per real second: three days in a minute
@@ -60,6 +69,14 @@ recipients = ["{MEETING}"]
 
 [clocks]
 section47_address = "{SOCIAL_WORK}"
+
+[front_door]
+# The demo's professionals write from .example domains (the real defaults: *.nhs.uk, ...).
+professional_domains = ["stjohns-school.example", "nhs.example", "met.example"]
+
+[disagreement]
+service_manager = "{SERVICE_MANAGER}"
+escalation_policy_url = "https://www.chscp.org.uk/escalation-policy"
 
 [[mailbox]]
 name = "front-door"

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from gateway.config import Config
+from gateway.domain import referrer
 from gateway.domain.contacts import ContactDraft
 from gateway.domain.effects import CreateContact
 from gateway.inbound.pipeline import Decision, StepContext, Work
@@ -26,8 +27,12 @@ _SOURCES = (
 )
 
 
-def referral_source(referral: Referral, sender: str | None) -> str:
-    """The kind of referrer: police, health, school, LA, other professional, or individual."""
+def referral_source(referral: Referral, sender: str | None, professional: bool = True) -> str:
+    """The kind of referrer: police, health, school, LA, other professional, or individual.
+    Only a referrer shown to be a professional (gateway/domain/referrer.py) is given an
+    agency's kind: a parent's Gmail naming a school is an individual."""
+    if not professional:
+        return "individual"
     agency = " ".join(filter(None, (referral.referrer.agency, referral.referrer.role)))
     haystack = f"{agency} {sender or ''}".lower()
     for source, pattern in _SOURCES:
@@ -57,10 +62,23 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
     calendar = ctx.business_calendar()
     out_of_hours = not calendar.is_open(received_at)
     sender = single_address(header(work.decoded.message, "From"))
-    source = referral_source(referral, sender)
+    police = work.kind == "police_notification"
+    who = referrer.decide(
+        ctx.config,
+        sender,
+        referral.referrer.role,
+        referral.referrer.agency,
+        forwarded=referral.forwarded,
+    )
+    if police and not who.professional:
+        # A police notification's sender is recognised by its form, not by a role field.
+        who = referrer.ReferrerKind(
+            "professional", unsure=True, reasons=("a police notification, from an address "
+            "that is not a configured agency's: please confirm",),
+        )
+    source = referral_source(referral, sender, who.professional)
     urgent = urgent_reasons(referral, ctx.config)
     rfi = work.kind == "rfi"
-    police = work.kind == "police_notification"
     draft = ContactDraft(
         received_at=received_at,
         channel="rfi" if rfi else "police notification" if police else "email",
@@ -73,6 +91,9 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         out_of_hours=out_of_hours,
         immediate_risk=bool(urgent),
         reply_address=sender,
+        referrer_kind=who.kind,
+        referrer_unsure=who.unsure,
+        referrer_reasons=who.reasons,
     )
     config = ctx.config
     now = ctx.now
@@ -113,7 +134,7 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         else None
     )
 
-    public = source == "individual"
+    public = not who.professional  # family too: the safer letter
     missing = list(draft.missing)
 
     def mails(reference: str) -> tuple[OutgoingMail, ...]:

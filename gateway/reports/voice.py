@@ -1,0 +1,39 @@
+"""The digest's sections about the referrer's voice: referrers whose kind a manager should
+confirm (they get the public letters meanwhile), and professionals' open disagreements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.durations import ago
+from gateway.reports.sections import Section
+from gateway.store.models import Contact
+
+CLOSED = ("closed", "forwarded", "answered")
+
+
+def referrer_sections(session: Session, now: datetime) -> list[Section]:
+    unsure = session.execute(
+        select(Contact)
+        .where(Contact.referrer_unsure.is_(True), Contact.status.not_in(CLOSED))
+        .order_by(Contact.received_at)
+    ).scalars()
+    lines = [
+        f"{c.reference} (received {ago(now, c.received_at)}): "
+        + "; ".join(c.referrer_reasons or ["the referrer's kind is not certain"])
+        for c in unsure
+    ]
+    if not lines:
+        return []
+    return [
+        Section(
+            "Referrers to confirm (treated as members of the public until then)",
+            lines,
+            todo="Reply with REFERRER professional (or public, or family) in a message whose "
+            "subject names the reference.",
+            cli="mash-gateway contacts set-referrer REF --kind professional --by MANAGER",
+        )
+    ]
