@@ -81,6 +81,9 @@ class OutgoingMail:
     sign: bool = False
     encrypt_to: tuple[str, ...] = ()
     outer_subject: str | None = None
+    # Carries no case information at all (the notice that a sealed message waits): the one
+    # kind of mail that may go in clear to an address that otherwise only gets sealed mail.
+    content_free: bool = False
 
 
 def new_message_id(mash_address: str, tag: str | None = None) -> str:
