@@ -66,6 +66,8 @@ for command in (
     decisions.decide,
     decisions.templates,
     keys.keys,
+    voice.disagreements,
+    voice.rfi,
 ):
     cli.add_command(command)
 contacts.contacts.add_command(voice.set_referrer)

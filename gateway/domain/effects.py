@@ -95,6 +95,17 @@ class RememberSignature:
     subject_ref: str | None = None
 
 
+@dataclass(frozen=True)
+class RaiseDisagreement:
+    """A professional's reply that disagrees with a decision on the contact (protocol 5)."""
+
+    reference: str
+    sender: str
+    text: str
+    found: str
+    in_reply_to: str | None = None
+
+
 Effect = (
     SendMail
     | Record
@@ -105,6 +116,7 @@ Effect = (
     | RequestChecks
     | RecordDecision
     | RememberSignature
+    | RaiseDisagreement
 )
 
 

@@ -145,6 +145,32 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "action": "Read contact MASH-2026-000123 now and decide on a response.",
         "sent_at": "Tuesday 03 March 2026 10:12 GMT",
     },
+    "disagreement_raised": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "raised_by": "sam.teacher@stjohns.hackney.sch.uk",
+        "text": "DISAGREE\nAmira has disclosed again today; please review the decision.",
+        "respond_by": "Friday 06 March 2026",
+        "disagreement_id": 1,
+    },
+    "disagreement_ack": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "respond_by": "Friday 06 March 2026",
+    },
+    "disagreement_resolved": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "outcome": "not-upheld",
+        "reason": "The police checks show no incident since the school's referral.",
+        "resolved_by": "Duty Manager <duty.manager@hackney.example>",
+    },
+    "rfi_answer": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "answer": "Amira is not known to children's social care. No previous contacts.",
+        "answered_by": "Duty Manager <duty.manager@hackney.example>",
+    },
     "pgp_notice": {"problem": "your OpenPGP key has expired"},
     "section47_referral": {
         **COMMON,

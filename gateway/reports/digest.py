@@ -22,7 +22,7 @@ from gateway.durations import format_duration
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.reports.sections import Section
-from gateway.reports.voice import referrer_sections
+from gateway.reports.voice import disagreement_sections, referrer_sections
 from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import AuditEvent, Check, Contact, DigestRun, Message
@@ -179,6 +179,7 @@ def gather(
         ]
         if lines:
             sections.append(Section("OpenPGP keys to renew or replace", lines))
+    sections.extend(disagreement_sections(session, now))
     sections.extend(referrer_sections(session, now))
     return sections
 

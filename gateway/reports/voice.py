@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.durations import ago
+from gateway.durations import ago, due
 from gateway.reports.sections import Section
+from gateway.store.disagreements import Disagreement
 from gateway.store.models import Contact
 
 CLOSED = ("closed", "forwarded", "answered")
@@ -35,5 +36,31 @@ def referrer_sections(session: Session, now: datetime) -> list[Section]:
             todo="Reply with REFERRER professional (or public, or family) in a message whose "
             "subject names the reference.",
             cli="mash-gateway contacts set-referrer REF --kind professional --by MANAGER",
+        )
+    ]
+
+
+def disagreement_sections(session: Session, now: datetime) -> list[Section]:
+    rows = session.execute(
+        select(Disagreement, Contact.reference)
+        .join(Contact, Contact.id == Disagreement.contact_id)
+        .where(Disagreement.status == "open")
+        .order_by(Disagreement.respond_by)
+    ).all()
+    lines = [
+        f"{reference}: {d.raised_by} disagrees (raised {ago(now, d.raised_at)}); "
+        f"the answer is {due(now, d.respond_by)}"
+        for d, reference in rows
+    ]
+    if not lines:
+        return []
+    return [
+        Section(
+            "Professional disagreements open",
+            lines,
+            todo="Review the decision with the professional, then reply to the disagreement's "
+            "email with RESOLVE upheld (or not-upheld, or escalated) and a Reason: paragraph.",
+            cli="mash-gateway disagreements resolve REF --outcome upheld|not-upheld|escalated "
+            '--reason "..." --by MANAGER',
         )
     ]

@@ -137,6 +137,7 @@ class Summary:
     agendas: int
     quarantined: int
     bounces: int
+    disagreements: int
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -189,6 +190,7 @@ def _summary(daemon: Daemon) -> Summary:
             agendas=count(OutboxRow, OutboxRow.purpose == "daily MASH meeting agenda"),
             quarantined=count(Message, Message.state == "quarantined"),
             bounces=count(AuditEvent, AuditEvent.action == "mail-bounced"),
+            disagreements=count(AuditEvent, AuditEvent.action == "disagreement-raised"),
         )
 
 
@@ -208,6 +210,7 @@ _SHOWN = {
     "decision-overdue": "!!!",
     "message-quarantined": "!!!",
     "command-received": "IN ",
+    "disagreement-raised": "!!!",
 }
 
 
@@ -243,6 +246,8 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "decision-overdue": f"screening decision overdue on {ref}",
         "message-quarantined": f"message quarantined: {detail.get('reason')}",
         "command-received": f"manager's signed command: {detail.get('command')} ({ref})",
+        "disagreement-raised": f"{event.actor} disagrees with the decision on {ref}: to the "
+        "managers and the service manager",
     }[event.action]
     style = {"IN ": "cyan", "OUT": "green", "DEC": "magenta", "!!!": "bold red"}[mark]
     return style, f"{mark}  {text}"
@@ -422,6 +427,7 @@ def _report(summary: Summary, console: Console, root: Path) -> None:
         ("digests", summary.digests),
         ("meeting agendas", summary.agendas),
         ("bounces", summary.bounces),
+        ("professional disagreements", summary.disagreements),
         ("quarantined messages", summary.quarantined),
     ):
         table.add_row(label, str(value))
