@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -109,9 +110,16 @@ def test_digest_lists_incomplete_referrals_rfis_due_and_quarantine_once(tmp_path
     assert "Incomplete referrals (1)" in text and f"{incomplete} " in text
     assert "Contacts waiting for a decision (2)" in text
     assert "missing address, consent" in text
-    assert f"{overdue}: OVERDUE by 3 hours" in text and f"{soon}: reply due" in text
+    assert f"{overdue}: overdue by 3 hours" in text and f"{soon}: answer due in " in text
     assert "message 1: unhandled-kind" in text
     assert row.recipients == ["duty.manager@hackney.example"]
+    # Managers read: times in words, what to do by email, the command line as a footnote.
+    assert not re.search(r"\d{3,} minutes|\d+ seconds", text), text
+    assert re.search(r"received \d+ (hours?|minutes?|days?)( \d+ minutes?)? ago", text), text
+    assert "What to do: Reply with DECISION A, B, C or D" in text
+    assert "For operators, the command-line equivalents:" in text
+    assert re.search(r"\[\d\] mash-gateway decide REF --decision C", text), text
+    assert str(row.raw).count("MASH digest") == 1
 
     # The next slot sends again, once.
     clock.set(datetime(2026, 3, 2, 13, 5, tzinfo=UTC))

@@ -15,7 +15,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.domain.cases import find_case
 from gateway.domain.checks.withdraw import open_checks, withdraw_open_checks
-from gateway.durations import format_duration
+from gateway.durations import in_words
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.letter_values import child_names, letter_values
@@ -341,7 +341,7 @@ def alert_overdue_decisions(db: Database, config: Config, clock: Clock, letters:
         for contact in session.execute(query).scalars():
             assert contact.decision_due_at is not None
             contact.decision_alerted_at = now
-            late = format_duration(now - contact.decision_due_at)
+            late = in_words(now - contact.decision_due_at)
             mail = manager_alert(
                 config,
                 now,
@@ -350,8 +350,9 @@ def alert_overdue_decisions(db: Database, config: Config, clock: Clock, letters:
                     "After decision C, a decision on whether a statutory response is needed "
                     f"was due {late} ago."
                 ],
-                action=f"Decide now: `mash-gateway decide {contact.reference} --outcome ... "
-                '--reason "..."`.',
+                action="Decide now: reply to this email with OUTCOME (for example OUTCOME "
+                "statutory-assessment, then SECTION 17 or 47) and a Reason: paragraph.",
+                cli=f'mash-gateway decide {contact.reference} --outcome ... --reason "..."',
                 reference=contact.reference,
                 purpose="overdue-decision-alert",
             )

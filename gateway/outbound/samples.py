@@ -142,7 +142,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "title": "urgent referral: possible immediate risk",
         "reference": "MASH-2026-000123",
         "lines": ["The referrer says the child is at immediate risk."],
-        "action": "Read contact MASH-2026-000123 now and decide on a response.",
+        "action": "Read the referral now and decide on a response: reply to this email with "
+        "DECISION (A to D) and a Reason: paragraph, or call the referrer.",
+        "cli": "mash-gateway contacts show MASH-2026-000123",
         "sent_at": "Tuesday 03 March 2026 10:12 GMT",
     },
     "disagreement_raised": {

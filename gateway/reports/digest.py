@@ -18,7 +18,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring, key_problems
 from gateway.domain.checks.request import OPEN_STATES, RAGS
-from gateway.durations import format_duration
+from gateway.durations import due, in_words
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.reports.sections import Section
@@ -57,7 +57,8 @@ def latest_slot(
 
 
 def _ago(now: datetime, then: datetime) -> str:
-    return format_duration(max(now - then, timedelta(0)))
+    """How long ago, in words a manager reads ("22 hours"), never minutes in four digits."""
+    return in_words(max(now - then, timedelta(0)))
 
 
 def gather(
@@ -88,11 +89,19 @@ def gather(
         )
         when = calendar.local(c.decision_due_at).strftime("%a %d %b %H:%M")
         if c.decision_due_at <= now:
-            lines.append(f"{c.reference}: {what} OVERDUE by {_ago(now, c.decision_due_at)}")
+            lines.append(f"{c.reference}: {what} overdue by {_ago(now, c.decision_due_at)}")
         else:
-            lines.append(f"{c.reference}: {what} due {when}")
+            lines.append(f"{c.reference}: {what} {due(now, c.decision_due_at)} ({when})")
     if lines:
-        sections.append(Section("Decisions due or overdue", lines))
+        sections.append(
+            Section(
+                "Decisions due or overdue",
+                lines,
+                todo="Reply with OUTCOME (e.g. OUTCOME early-help) and a Reason: paragraph, in "
+                "a message whose subject names the reference.",
+                cli='mash-gateway decide REF --outcome OUTCOME --reason "..." --by MANAGER',
+            )
+        )
 
     # Until a manager records a decision, a contact stays open (protocol 4: within 24 hours).
     waiting = session.execute(
@@ -106,7 +115,15 @@ def gather(
         for c in waiting
     ]
     if lines:
-        sections.append(Section("Contacts waiting for a decision", lines))
+        sections.append(
+            Section(
+                "Contacts waiting for a decision",
+                lines,
+                todo="Reply with DECISION A, B, C or D and a Reason: paragraph (send SHOW and "
+                "the reference first for the contact's summary).",
+                cli='mash-gateway decide REF --decision C --reason "..." --by MANAGER',
+            )
+        )
 
     incomplete = session.execute(
         select(Contact)
@@ -118,7 +135,14 @@ def gather(
         for c in incomplete
     ]
     if lines:
-        sections.append(Section("Incomplete referrals", lines))
+        sections.append(
+            Section(
+                "Incomplete referrals",
+                lines,
+                todo="The referrer has been asked; call them if it cannot wait.",
+                cli="mash-gateway contacts list --incomplete",
+            )
+        )
 
     horizon = calendar.add_working_days(now, config.digest.rfi_due_within_days)
     rfis = session.execute(
@@ -134,13 +158,21 @@ def gather(
     lines = []
     for rfi in rfis:
         assert rfi.due_at is not None
-        due = calendar.local(rfi.due_at).strftime("%a %d %b %H:%M")
+        when = calendar.local(rfi.due_at).strftime("%a %d %b %H:%M")
         if rfi.due_at <= now:
-            lines.append(f"{rfi.reference}: OVERDUE by {_ago(now, rfi.due_at)} (was due {due})")
+            lines.append(f"{rfi.reference}: overdue by {_ago(now, rfi.due_at)} (was due {when})")
         else:
-            lines.append(f"{rfi.reference}: reply due {due}")
+            lines.append(f"{rfi.reference}: answer {due(now, rfi.due_at)} ({when})")
     if lines:
-        sections.append(Section("Information requests due", lines))
+        sections.append(
+            Section(
+                "Information requests due",
+                lines,
+                todo="Send the answer to the requester: an operator sends it with the command "
+                "below (the request's thread, sealed where the agency has a key).",
+                cli="mash-gateway rfi answer REF --file ANSWER.txt --by MANAGER",
+            )
+        )
 
     previous = session.execute(
         select(DigestRun.ran_at)
@@ -158,7 +190,14 @@ def gather(
         for reference, at in session.execute(replies.order_by(AuditEvent.id)).all()
     ]
     if lines:
-        sections.append(Section("New correspondence on contacts", lines))
+        sections.append(
+            Section(
+                "New correspondence on contacts",
+                lines,
+                todo="Read it: send SHOW and the reference for the contact's summary.",
+                cli="mash-gateway audit show REF",
+            )
+        )
 
     quarantined = session.execute(
         select(Message.id, Message.quarantine_reason, Message.received_at)
@@ -170,7 +209,14 @@ def gather(
         for mid, reason, received in quarantined
     ]
     if lines:
-        sections.append(Section("Quarantined messages waiting for a person", lines))
+        sections.append(
+            Section(
+                "Quarantined messages waiting for a person",
+                lines,
+                todo="Ask an operator to look at them and release or keep each one.",
+                cli="mash-gateway quarantine list; mash-gateway quarantine release ID",
+            )
+        )
 
     if keyring is not None:
         lines = [
@@ -178,7 +224,14 @@ def gather(
             for p in key_problems(config, keyring, now)
         ]
         if lines:
-            sections.append(Section("OpenPGP keys to renew or replace", lines))
+            sections.append(
+                Section(
+                    "OpenPGP keys to renew or replace",
+                    lines,
+                    todo="Ask the key's owner for a current public key; an operator imports it.",
+                    cli="mash-gateway keys import FILE; mash-gateway keys check",
+                )
+            )
     sections.extend(disagreement_sections(session, now))
     sections.extend(referrer_sections(session, now))
     return sections
@@ -204,20 +257,38 @@ def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime)
         if check.due_at <= now:
             key = (RAGS.index(check.rag), check.rag.upper(), check.agency)
             overdue.setdefault(key, []).append(
-                f"{check.reference} late by {_ago(now, check.due_at)}"
+                f"{check.reference} overdue by {_ago(now, check.due_at)}"
             )
         else:
-            due = calendar.local(check.due_at).strftime("%H:%M")
-            soon.append(f"{check.rag.upper()} {check.agency} {check.reference} due {due}")
+            when = calendar.local(check.due_at).strftime("%H:%M")
+            soon.append(
+                f"{check.rag.upper()} {check.agency} {check.reference} "
+                f"{due(now, check.due_at)} (at {when})"
+            )
     sections = []
     if overdue:
         lines = [
             f"{rag} {agency}: {'; '.join(items)}"
             for (_order, rag, agency), items in sorted(overdue.items())
         ]
-        sections.append(Section("Overdue checks", lines))
+        sections.append(
+            Section(
+                "Overdue checks",
+                lines,
+                todo="Call the agency; to ask again, reply with CHECKS RED (or AMBER, GREEN), "
+                "the agency and a Context: paragraph.",
+                cli="mash-gateway checks list --overdue",
+            )
+        )
     if soon:
-        sections.append(Section("Checks due in the next 2 hours", soon))
+        sections.append(
+            Section(
+                "Checks due in the next 2 hours",
+                soon,
+                todo="Nothing yet: the gateway chases them when due.",
+                cli="mash-gateway checks list",
+            )
+        )
     return sections
 
 

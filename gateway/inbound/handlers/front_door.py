@@ -194,7 +194,9 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                     *(reason[0].upper() + reason[1:] for reason in urgent),
                     f"Received {'out of hours' if out_of_hours else 'in hours'}.",
                 ],
-                action=f"Read contact {reference} now and decide on a response.",
+                action="Read the referral now and decide on a response: reply to this email "
+                "with DECISION (A to D) and a Reason: paragraph, or call the referrer.",
+                cli=f"mash-gateway contacts show {reference}",
                 reference=reference,
                 purpose="urgent-alert",
             )
