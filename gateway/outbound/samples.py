@@ -123,11 +123,23 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sections": [
             {
                 "title": "Critical: possible immediate risk",
-                "lines": ["MASH-2026-000125 (email, received Mon 22:10) [out of hours]"],
+                "lines": [
+                    "MASH-2026-000125: A.O. (6) [out of hours]\n"
+                    "    Concern: A. arrived with bruising to her upper arm.\n"
+                    "    Urgency: IMMEDIATE RISK, arrived out of hours (email, Mon 22:10)\n"
+                    "    Checks: police RED pending, due in 2 hours\n"
+                    "    Decision due: screening decision needed (protocol 4: within 24 hours)"
+                ],
+                "todo": "",
+                "cli": "",
             },
             {
                 "title": "Police notifications",
-                "lines": ["MASH-2026-000126 (police notification, received Tue 02:40)"],
+                "lines": [
+                    "MASH-2026-000126: K.M. (3)\n    Concern: domestic incident, child present"
+                ],
+                "todo": "",
+                "cli": "",
             },
         ],
     },

@@ -8,6 +8,7 @@ the latest slot counts: slots missed while the gateway was down collapse into on
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
@@ -93,15 +94,7 @@ def gather(
         else:
             lines.append(f"{c.reference}: {what} {due(now, c.decision_due_at)} ({when})")
     if lines:
-        sections.append(
-            Section(
-                "Decisions due or overdue",
-                lines,
-                todo="Reply with OUTCOME (e.g. OUTCOME early-help) and a Reason: paragraph, in "
-                "a message whose subject names the reference.",
-                cli='mash-gateway decide REF --outcome OUTCOME --reason "..." --by MANAGER',
-            )
-        )
+        sections.append(Section("Decisions due or overdue", lines))
 
     # Until a manager records a decision, a contact stays open (protocol 4: within 24 hours).
     waiting = session.execute(
@@ -115,15 +108,7 @@ def gather(
         for c in waiting
     ]
     if lines:
-        sections.append(
-            Section(
-                "Contacts waiting for a decision",
-                lines,
-                todo="Reply with DECISION A, B, C or D and a Reason: paragraph (send SHOW and "
-                "the reference first for the contact's summary).",
-                cli='mash-gateway decide REF --decision C --reason "..." --by MANAGER',
-            )
-        )
+        sections.append(Section("Contacts waiting for a decision", lines))
 
     incomplete = session.execute(
         select(Contact)
@@ -135,14 +120,7 @@ def gather(
         for c in incomplete
     ]
     if lines:
-        sections.append(
-            Section(
-                "Incomplete referrals",
-                lines,
-                todo="The referrer has been asked; call them if it cannot wait.",
-                cli="mash-gateway contacts list --incomplete",
-            )
-        )
+        sections.append(Section("Incomplete referrals", lines))
 
     horizon = calendar.add_working_days(now, config.digest.rfi_due_within_days)
     rfis = session.execute(
@@ -164,15 +142,7 @@ def gather(
         else:
             lines.append(f"{rfi.reference}: answer {due(now, rfi.due_at)} ({when})")
     if lines:
-        sections.append(
-            Section(
-                "Information requests due",
-                lines,
-                todo="Send the answer to the requester: an operator sends it with the command "
-                "below (the request's thread, sealed where the agency has a key).",
-                cli="mash-gateway rfi answer REF --file ANSWER.txt --by MANAGER",
-            )
-        )
+        sections.append(Section("Information requests due", lines))
 
     previous = session.execute(
         select(DigestRun.ran_at)
@@ -190,14 +160,7 @@ def gather(
         for reference, at in session.execute(replies.order_by(AuditEvent.id)).all()
     ]
     if lines:
-        sections.append(
-            Section(
-                "New correspondence on contacts",
-                lines,
-                todo="Read it: send SHOW and the reference for the contact's summary.",
-                cli="mash-gateway audit show REF",
-            )
-        )
+        sections.append(Section("New correspondence on contacts", lines))
 
     quarantined = session.execute(
         select(Message.id, Message.quarantine_reason, Message.received_at)
@@ -209,14 +172,7 @@ def gather(
         for mid, reason, received in quarantined
     ]
     if lines:
-        sections.append(
-            Section(
-                "Quarantined messages waiting for a person",
-                lines,
-                todo="Ask an operator to look at them and release or keep each one.",
-                cli="mash-gateway quarantine list; mash-gateway quarantine release ID",
-            )
-        )
+        sections.append(Section("Quarantined messages waiting for a person", lines))
 
     if keyring is not None:
         lines = [
@@ -224,14 +180,7 @@ def gather(
             for p in key_problems(config, keyring, now)
         ]
         if lines:
-            sections.append(
-                Section(
-                    "OpenPGP keys to renew or replace",
-                    lines,
-                    todo="Ask the key's owner for a current public key; an operator imports it.",
-                    cli="mash-gateway keys import FILE; mash-gateway keys check",
-                )
-            )
+            sections.append(Section("OpenPGP keys to renew or replace", lines))
     sections.extend(disagreement_sections(session, now))
     sections.extend(referrer_sections(session, now))
     return sections
@@ -271,24 +220,9 @@ def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime)
             f"{rag} {agency}: {'; '.join(items)}"
             for (_order, rag, agency), items in sorted(overdue.items())
         ]
-        sections.append(
-            Section(
-                "Overdue checks",
-                lines,
-                todo="Call the agency; to ask again, reply with CHECKS RED (or AMBER, GREEN), "
-                "the agency and a Context: paragraph.",
-                cli="mash-gateway checks list --overdue",
-            )
-        )
+        sections.append(Section("Overdue checks", lines))
     if soon:
-        sections.append(
-            Section(
-                "Checks due in the next 2 hours",
-                soon,
-                todo="Nothing yet: the gateway chases them when due.",
-                cli="mash-gateway checks list",
-            )
-        )
+        sections.append(Section("Checks due in the next 2 hours", soon))
     return sections
 
 
@@ -306,8 +240,10 @@ def send_sections(
     recipients: tuple[str, ...],
     purpose: str,
     action: str,
+    keys: dict[str, str] | None = None,
 ) -> int:
-    """Take the slot and, unless there is nothing to say, queue the mail and record it."""
+    """Take the slot and, unless there is nothing to say, queue the mail and record it.
+    With KEYS (address to fingerprint), one message per recipient, sealed where it has one."""
     session.add(
         DigestRun(kind=kind, slot_at=slot, ran_at=now, items=items, owner=config.gateway.instance)
     )
@@ -324,7 +260,24 @@ def send_sections(
         recipients=recipients,
         purpose=purpose,
     )
-    enqueue(session, config, letters, mail, now)
+    if keys is None:
+        enqueue(session, config, letters, mail, now)
+    else:
+        for address in recipients:
+            key = keys.get(address.lower())
+            enqueue(
+                session,
+                config,
+                letters,
+                replace(
+                    mail,
+                    recipients=(address,),
+                    sign=key is not None,
+                    encrypt_to=(key,) if key else (),
+                    outer_subject=purpose if key else None,
+                ),
+                now,
+            )
     ledger.append(
         session,
         now,
