@@ -45,7 +45,13 @@ def _text(received: Received) -> str:
 
 class Mash:
     def __init__(self, dovecot: Dovecot, smtp: RecordingSmtp, make_config: Any, db: str) -> None:
-        self.cfg, self.path = make_config(db_url=db, dovecot=dovecot, smtp=smtp, extra=EXTRA)
+        self.cfg, self.path = make_config(
+            db_url=db,
+            dovecot=dovecot,
+            smtp=smtp,
+            extra=EXTRA,
+            gateway_extra='authserv_id = "mx.hackney.example"\n',
+        )
         self.dovecot, self.smtp = dovecot, smtp
         self.clock = FrozenClock(START)
         self.daemon = Daemon(self.cfg, self.clock)
@@ -169,3 +175,47 @@ def test_explicit_disagree_and_what_is_not_a_disagreement(
     )
     (raised,) = mash.to(SERVICE_MANAGER)
     assert "The bruising was the third this term." in _text(raised)
+
+
+def _command(number: int, reference: str, body: str) -> bytes:
+    return plain_message(
+        number,
+        sender=MANAGER,
+        subject=f"Re: {reference}",
+        body=body,
+        headers={"Authentication-Results": "mx.hackney.example; dmarc=pass "
+                 "header.from=hackney.example"},
+    )
+
+
+def test_managers_act_by_email_show_referrer_resolve_answer(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: Any
+) -> None:
+    mash = Mash(dovecot, smtp_sink, make_config, sqlite_url)
+    mash.arrive((REFERRALS / "plain-school.eml").read_bytes())
+    mash.arrive(_command(80, "MASH-2026-000001", "SHOW\n"))
+    (summary,) = [m for m in mash.to(MANAGER) if "MASH contact summary" in _text(m)]
+    shown = _text(summary)
+    assert "Children: Amira Okafor (6)" in shown and "Checks" in shown
+    assert str(message_from_bytes(summary.data, policy=default)["Subject"]).count(
+        "MASH-2026-000001"
+    ) == 1
+    mash.arrive(_command(81, "MASH-2026-000001", "REFERRER public\n"))
+    done = [m for m in mash.to(MANAGER) if "was carried out" in _text(m)]
+    assert any("the referrer is public (was professional)" in _text(m) for m in done)
+    mash.arrive(_command(82, "MASH-2026-000001", "REFERRER professional\n"))
+    mash.outcome("MASH-2026-000001")
+    letter = mash.to(TEACHER)[-1]
+    mash.arrive(_reply_to(letter, TEACHER, "DISAGREE\nPlease review the decision.\n", 83))
+    mash.arrive(_command(84, "MASH-2026-000001", "RESOLVE not-upheld\n"))
+    refused = [m for m in mash.to(MANAGER) if "was refused" in _text(m)]
+    assert any("Reason:" in _text(m) for m in refused)
+    mash.arrive(
+        _command(85, "MASH-2026-000001", "RESOLVE not-upheld\nReason: Police know nothing.\n")
+    )
+    told = _text(mash.to(TEACHER)[-1])
+    assert "not upheld" in told and "Police know nothing." in told
+    # A stranger's SHOW is not a command at all: never answered with a summary.
+    mash.arrive(plain_message(86, sender="someone@elsewhere.example",
+                              subject="Re: MASH-2026-000001", body="SHOW\n"))
+    assert not [m for m in smtp_sink.messages if "someone@elsewhere.example" in m.recipients]

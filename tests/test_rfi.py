@@ -95,3 +95,38 @@ def test_an_information_request_is_answered_in_its_thread_and_its_clock_stops(
     assert again.returncode == 1 and "already answered" in again.stderr
     after = _cli(path, START + timedelta(days=14), "digest", "--dry-run")
     assert "MASH-2026-000001" not in after.stdout.split("Information requests due")[-1]
+
+
+def test_an_information_request_answered_by_a_managers_email(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: Any
+) -> None:
+    from helpers import plain_message
+
+    cfg, _ = make_config(
+        db_url=sqlite_url,
+        dovecot=dovecot,
+        smtp=smtp_sink,
+        gateway_extra='authserv_id = "mx.hackney.example"\n',
+    )
+    daemon = Daemon(cfg, FrozenClock(START))
+    daemon.prepare()
+    dovecot.append("mash", (REFERRALS / "rfi-probation.eml").read_bytes(), arrived=START)
+    daemon.run_once()
+    command = plain_message(
+        5,
+        sender="duty.manager@hackney.example",
+        subject="Re: MASH-2026-000001",
+        body="ANSWER\nKai is known to early help only (2024, closed).\n",
+        headers={"Authentication-Results": "mx.hackney.example; dmarc=pass "
+                 "header.from=hackney.example"},
+    )
+    dovecot.append("mash", command, arrived=START)
+    daemon.run_once()
+    sent = [m for m in smtp_sink.messages if OFFICER in m.recipients][-1]
+    parsed = message_from_bytes(sent.data, policy=default)
+    assert parsed["In-Reply-To"] == "<rfi-1@probation.example>"
+    body = parsed.get_body(("plain",))
+    assert body is not None and "known to early help only" in body.get_content()
+    with daemon.db.transaction() as session:
+        contact = session.execute(select(Contact)).scalar_one()
+        assert contact.status == "answered"

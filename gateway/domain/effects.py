@@ -106,6 +106,19 @@ class RaiseDisagreement:
     in_reply_to: str | None = None
 
 
+@dataclass(frozen=True)
+class VoiceCommand:
+    """An authenticated manager's SHOW, REFERRER, RESOLVE or ANSWER about a contact."""
+
+    verb: str
+    reference: str
+    by: str  # the manager as the record names them
+    sender: str  # their address, told the result
+    value: str = ""
+    text: str = ""
+    key: str | None = None  # the manager's pinned key: the SHOW summary is sealed to it
+
+
 Effect = (
     SendMail
     | Record
@@ -117,6 +130,7 @@ Effect = (
     | RecordDecision
     | RememberSignature
     | RaiseDisagreement
+    | VoiceCommand
 )
 
 

@@ -31,7 +31,9 @@ from gateway.domain.effects import (
     RememberSignature,
     RequestChecks,
     SendMail,
+    VoiceCommand,
 )
+from gateway.domain.voice_commands import carry_out
 from gateway.inbound.pipeline import Decision
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
@@ -70,6 +72,7 @@ class Applier:
             RememberSignature: self._remember,
             CheckUpdate: self._update_check,
             RaiseDisagreement: self._raise_disagreement,
+            VoiceCommand: lambda s, _m, e, n: carry_out(s, self.config, self.letters, n, e),
         }
 
     def apply(

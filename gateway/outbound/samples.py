@@ -179,6 +179,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reason": "The police checks show no incident since the school's referral.",
         "resolved_by": "Duty Manager <duty.manager@hackney.example>",
     },
+    "contact_summary": {
+        "reference": "MASH-2026-000123",
+        "at": "Tuesday 03 March 2026 10:12",
+        "sections": [
+            {
+                "title": "The contact",
+                "lines": [
+                    "Status: csc-screening",
+                    "Received 22 hours ago by email",
+                    "Children: Amira Okafor (6)",
+                    "Concern: Amira arrived with bruising to her upper arm.",
+                ],
+            },
+            {"title": "Checks", "lines": ["police RED pending, due in 40 minutes"]},
+        ],
+    },
     "rfi_answer": {
         **COMMON,
         "reference": "MASH-2026-000123",
