@@ -64,7 +64,7 @@ def disagreements_list(state: State, open_only: bool, as_json: bool) -> None:
     """Disagreements, oldest first."""
     from gateway.domain.disagreements import listing
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         rows = listing(session, open_only=open_only)
 
