@@ -170,9 +170,10 @@ def _hold(
         now,
         title="a message to a partner is held: it cannot be encrypted",
         lines=[f"To: {', '.join(row.recipients)}", f"Purpose: {mail.purpose}", *problems],
-        action="Import a current key (`mash-gateway keys import FILE`); the held message is "
-        "sealed and sent by the next sweep.",
+        action="Ask the recipient for a current public key, and an operator to import it; "
+        "the held message is then sealed and sent by the next sweep.",
         reference=mail.subject_ref,
+        cli="mash-gateway keys import FILE",
     )
     notice = OutgoingMail(
         template="pgp_notice",
