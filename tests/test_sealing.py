@@ -18,6 +18,7 @@ from pgp_world import Party
 from sqlalchemy import select
 
 from gateway.clock import FrozenClock
+from gateway.config import UnitSection
 from gateway.daemon import Daemon
 from gateway.domain.checks.request import Request, request_checks
 from gateway.domain.decisions import DecisionRequest, record
@@ -235,3 +236,33 @@ def test_no_key_no_mixing_held_and_the_managers_told(
     mixed = [m for m in smtp_sink.messages if "someone@elsewhere.example" in m.recipients]
     assert mixed and all(b"a test" not in m.data for m in mixed)
     assert all(b"missing, expired or revoked" in m.data for m in mixed)
+
+
+def test_a_forward_to_a_keyed_unit_is_sealed(
+    keys: Keys,
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: Any,
+) -> None:
+    from gateway.domain.cases import parse_csv, replace_register
+
+    unit = "cin-unit4@hackney.example"
+    cfg, _ = _config(keys, make_config, db_url=sqlite_url, dovecot=dovecot, smtp=smtp_sink)
+    cfg = cfg.model_copy(
+        update={"unit": (UnitSection(name="Unit 4", address=unit, key=keys.unit.fingerprint),)}
+    )
+    daemon = Daemon(cfg, FrozenClock(START))
+    daemon.prepare()
+    register = (
+        "nhs_number,given_name,family_name,date_of_birth,unit,unit_email,status,closed_on\n"
+        f"9434765919,Amira,Okafor,03/04/2019,Unit 4,{unit},open,\n"
+    )
+    with daemon.db.transaction() as session:
+        replace_register(session, parse_csv(register), START)
+    dovecot.append("mash", (REFERRALS / "plain-school.eml").read_bytes(), arrived=START)
+    daemon.run_once()
+    (sent,) = [m for m in smtp_sink.messages if unit in m.recipients]
+    assert b"Amira" not in sent.data and b"grabbed" not in sent.data
+    inner = keys.unit.decrypt(_armored(sent.data))
+    assert b"message/rfc822" in inner and b"grabbed her" in inner
