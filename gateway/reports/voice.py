@@ -23,7 +23,7 @@ def referrer_sections(session: Session, now: datetime) -> list[Section]:
         .order_by(Contact.received_at)
     ).scalars()
     lines = [
-        f"{c.reference} (received {ago(now, c.received_at)}): "
+        f"{c.reference} (received {ago(now, c.received_at)}, treated as {c.referrer_kind}): "
         + "; ".join(c.referrer_reasons or ["the referrer's kind is not certain"])
         for c in unsure
     ]
@@ -31,7 +31,7 @@ def referrer_sections(session: Session, now: datetime) -> list[Section]:
         return []
     return [
         Section(
-            "Referrers to confirm (treated as members of the public until then)",
+            "Referrers to confirm",
             lines,
             todo="Reply with REFERRER professional (or public, or family) in a message whose "
             "subject names the reference.",
