@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from gateway.cli.common import State, common, emit, letters_for, pass_state
+from gateway.cli.common import State, acting_manager, common, emit, letters_for, pass_state
+from gateway.domain.managers import describe
 
 
 def _manager(state: State, by: str | None) -> str:
     """The `--by` manager as the record names them; exit 2 listing the managers otherwise."""
-    from gateway.domain.managers import UnknownManager, resolve_manager
-
-    config = state.config()
-    try:
-        manager = resolve_manager(config, by, getpass.getuser())
-    except UnknownManager as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
-    return f"{manager.name} <{manager.address}>"
+    return describe(acting_manager(state.config(), by))
 
 
 @click.command("set-referrer")

@@ -1,7 +1,7 @@
 """who the referrer is, professionals' disagreements, information requests answered
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
