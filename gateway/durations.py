@@ -1,9 +1,10 @@
-"""Durations written with their units spelled out, e.g. "4 hours", "90 seconds"."""
+"""Durations written with their units spelled out, e.g. "4 hours", "90 seconds"; and
+spans as a person says them ("22 hours ago", "due in 40 minutes"), for what managers read."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 _UNITS = {
     "second": 1,
@@ -37,3 +38,38 @@ def format_duration(delta: timedelta) -> str:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''}"
     return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def in_words(delta: timedelta) -> str:
+    """A span as a person says it: "40 minutes", "1 hour 20 minutes", "22 hours", "3 days"."""
+    minutes = int(abs(delta.total_seconds()) // 60)
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return _plural(minutes, "minute")
+    hours, rest = divmod(minutes, 60)
+    if hours < 3:
+        return _plural(hours, "hour") + (f" {_plural(rest, 'minute')}" if rest else "")
+    if hours < 48:
+        return _plural(hours, "hour")
+    return _plural(hours // 24, "day")
+
+
+def ago(now: datetime, then: datetime) -> str:
+    """ "22 hours ago", or "just now"."""
+    if now - then < timedelta(minutes=1):
+        return "just now"
+    return f"{in_words(now - then)} ago"
+
+
+def due(now: datetime, at: datetime) -> str:
+    """ "due in 40 minutes", "due now" or "overdue by 2 hours"."""
+    if abs(at - now) < timedelta(minutes=1):
+        return "due now"
+    if at > now:
+        return f"due in {in_words(at - now)}"
+    return f"overdue by {in_words(now - at)}"
+
+
+def _plural(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' if n != 1 else ''}"

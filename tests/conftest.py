@@ -135,6 +135,13 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'gateway.db'}"
 
 
+TEST_FRONT_DOOR = (
+    "[front_door]\nprofessional_domains = ["
+    '"stjohns-school.example", "*.police.example", "met.example", "nhs.example", '
+    '"probation.example", "hackney.example"]\n'
+)
+
+
 def write_config(
     path: Path,
     *,
@@ -147,6 +154,8 @@ def write_config(
     # Digests have their own tests; elsewhere they would add mail the test did not ask for.
     digest_block: str = "[digest]\ntimes = []\n[meeting]\nenabled = false\n",
     gateway_extra: str = "",
+    # The tests' professionals write from .example domains, not the real defaults'.
+    front_door_block: str = TEST_FRONT_DOOR,
 ) -> Path:
     os.environ["MASH_TEST_MASH_PASSWORD"] = USERS["mash"]
     os.environ["MASH_TEST_POLICE_PASSWORD"] = USERS["police"]
@@ -166,6 +175,7 @@ def write_config(
         'address = "duty.manager@hackney.example"',
         "",
         digest_block,
+        front_door_block,
     ]
     if dovecot is not None:
         parts += [

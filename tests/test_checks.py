@@ -331,7 +331,7 @@ def test_chasing_climbs_the_ladder_once_and_digests_list_overdue_checks(world: W
         for m in world.sent("duty.manager@hackney.example")
         if "MASH digest" in str(_mail(m)["Subject"])
     )
-    assert "AMBER police: MASH-2026-000001 late by 23 hours" in _text(digest)
+    assert "AMBER police: MASH-2026-000001 overdue by 23 hours" in _text(digest)
 
 
 def test_a_red_check_chases_around_the_clock_and_alerts_at_once(world: World) -> None:

@@ -39,6 +39,7 @@ DAY_ONE = {
     "agendas": 0,  # Tuesday's 08:30 agenda falls after the first day
     "quarantined": 0,
     "bounces": 1,
+    "disagreements": 0,  # the health visitor disagrees with Kofi's early help on day three
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -109,9 +110,16 @@ def test_digest_lists_incomplete_referrals_rfis_due_and_quarantine_once(tmp_path
     assert "Incomplete referrals (1)" in text and f"{incomplete} " in text
     assert "Contacts waiting for a decision (2)" in text
     assert "missing address, consent" in text
-    assert f"{overdue}: OVERDUE by 3 hours" in text and f"{soon}: reply due" in text
+    assert f"{overdue}: overdue by 3 hours" in text and f"{soon}: answer due in " in text
     assert "message 1: unhandled-kind" in text
     assert row.recipients == ["duty.manager@hackney.example"]
+    # Managers read: times in words, what to do by email, the command line as a footnote.
+    assert not re.search(r"\d{3,} minutes|\d+ seconds", text), text
+    assert re.search(r"received \d+ (hours?|minutes?|days?)( \d+ minutes?)? ago", text), text
+    assert "What to do: Reply with DECISION A, B, C or D" in text
+    assert "For operators, the command-line equivalents:" in text
+    assert re.search(r"\[\d\] mash-gateway decide REF --decision C", text), text
+    assert str(row.raw).count("MASH digest") == 1
 
     # The next slot sends again, once.
     clock.set(datetime(2026, 3, 2, 13, 5, tzinfo=UTC))
@@ -191,3 +199,45 @@ def test_daily_meeting_agenda_lists_contacts_since_the_last_one_critical_first(
 def _all_outbox(db: Database) -> list[OutboxRow]:
     with db.transaction() as session:
         return list(session.execute(select(OutboxRow)).scalars())
+
+
+def test_the_agenda_lets_partners_prepare_and_goes_only_to_the_meeting_list(
+    tmp_path: Path,
+) -> None:
+    db = _db(tmp_path)
+    cfg = config('[meeting]\nrecipients = ["dmm@hackney.example"]\n')
+    sunday = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+    draft = ContactDraft(
+        received_at=sunday,
+        channel="email",
+        source="school",
+        referral={
+            "children": [
+                {"given_name": "Amira", "family_name": "Okafor", "date_of_birth": "2019-04-03"},
+                {"given_name": "Baby", "family_name": "Okafor", "unborn": True,
+                 "expected_date": "2026-06-01"},
+            ],
+            "concern": "Amira arrived with bruising to her upper arm.\nShe told her teacher "
+            "that her father grabbed her.",
+        },
+        missing=(),
+        out_of_hours=True,
+        immediate_risk=True,
+        reply_address="someone@example.org",
+    )
+    with db.transaction() as session:
+        contact = store(session, draft, sunday, None, 2026)
+        contact.status = "csc-screening"
+        contact.decision_due_at = MONDAY_0830 + timedelta(hours=3)
+        reference = contact.reference
+    clock = FrozenClock(MONDAY_0830 + timedelta(minutes=1))
+    assert send_meeting_agenda(db, cfg, clock, Letters()) == 1
+    (row,) = [r for r in _all_outbox(db) if r.purpose == "daily MASH meeting agenda"]
+    assert row.recipients == ["dmm@hackney.example"]  # the meeting list, not every manager
+    text = _text(row.raw)
+    assert f"{reference}: A.O. (6), B.O. (unborn, due 2026-06-01)" in text
+    assert "Amira" not in text  # initials, not names: the agenda travels further
+    assert "Concern: A. arrived with bruising to her upper arm. She told" in text
+    assert "Urgency: IMMEDIATE RISK, arrived out of hours" in text
+    assert "Checks: none requested" in text
+    assert "Decision due: statutory-response decision due in 2 hours 59 minutes" in text

@@ -19,6 +19,7 @@ from gateway.cli import (
     reports,
     retention,
     status,
+    voice,
 )
 from gateway.cli.common import GatewayGroup, State, setup_logging
 
@@ -71,8 +72,11 @@ for command in (
     keys.keys,
     retention.retention,
     reports.report,
+    voice.disagreements,
+    voice.rfi,
 ):
     cli.add_command(command)
+contacts.contacts.add_command(voice.set_referrer)
 audit.audit.add_command(decisions.audit_show)
 audit.audit.add_command(decisions.audit_export)
 

@@ -243,7 +243,7 @@ def digest(
             clock.now(),
             read_keyring(config),
         )
-    data = [{"title": s.title, "lines": s.lines} for s in sections]
+    data = [s.as_json() for s in sections]
 
     def text(items: list[dict[str, Any]]) -> None:
         if not items:
@@ -252,5 +252,9 @@ def digest(
             click.echo(f"{section['title']} ({len(section['lines'])})")
             for line in section["lines"]:
                 click.echo(f"  - {line}")
+            if section["todo"]:
+                click.echo(f"  What to do: {section['todo']}")
+            if section["cli"]:
+                click.echo(f"  (command line: {section['cli']})")
 
     emit(data, as_json, text)

@@ -181,7 +181,11 @@ def templates() -> None:
 @templates.command("preview")
 @click.argument("name", required=False)
 @click.option("--html", "as_html", is_flag=True, help="The HTML part, not the text part.")
-def templates_preview(name: str | None, as_html: bool) -> None:
+@click.option("--public", is_flag=True, help="An outcome letter as the public gets it.")
+@click.option("--section", type=click.Choice(["17", "47"]), help="A statutory section.")
+def templates_preview(
+    name: str | None, as_html: bool, public: bool, section: str | None
+) -> None:
     """Render template NAME with sample data (no NAME: list them)."""
     from gateway.outbound.compose import Letters
     from gateway.outbound.samples import SAMPLES
@@ -195,6 +199,11 @@ def templates_preview(name: str | None, as_html: bool) -> None:
         raise click.ClickException(
             f"no template {name!r}; `mash-gateway templates preview` lists them"
         )
-    subject, text, html = letters.render(name, SAMPLES[name])
+    values = dict(SAMPLES[name])
+    if public and "public" in values:
+        values.update(public=True, children=[], child_names="the child")
+    if section:
+        values["section"] = section
+    subject, text, html = letters.render(name, values)
     click.echo(f"Subject: {subject}\n")
     click.echo(html if as_html else text)

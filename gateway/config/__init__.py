@@ -40,6 +40,7 @@ from gateway.config.mail import (
 )
 from gateway.config.reports import ReportRecipient, ReportsSection
 from gateway.config.sharing import DEFAULT_LAWFUL_BASIS, RetentionSection, SharingSection
+from gateway.config.voice import DisagreementSection, LettersSection, UnitSection
 from gateway.config.work import (
     WEEKDAYS,
     ChaseStep,
@@ -71,6 +72,9 @@ class Config(_Section):
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()
+    letters: LettersSection = LettersSection()
+    disagreement: DisagreementSection = DisagreementSection()
+    unit: Annotated[tuple[UnitSection, ...], BeforeValidator(_tuple)] = ()
 
     @model_validator(mode="after")
     def _pgp_needs_keyring(self) -> Config:
@@ -102,6 +106,25 @@ class Config(_Section):
             if agency.id == agency_id:
                 return agency
         raise KeyError(agency_id)
+
+    def agency_of_address(self, address: str) -> AgencySection | None:
+        """The agency whose check, escalation or reply addresses (or `*@domain`) include
+        ADDRESS, compared case-insensitively."""
+        address = address.strip().lower()
+        domain = address.rpartition("@")[2]
+        for agency in self.agency:
+            exact = {agency.check_address.lower()}
+            if agency.escalation_address:
+                exact.add(agency.escalation_address.lower())
+            for pattern in agency.reply_from:
+                if pattern.startswith("*@"):
+                    if domain == pattern[2:].lower():
+                        return agency
+                else:
+                    exact.add(pattern.lower())
+            if address in exact:
+                return agency
+        return None
 
     def mailbox_named(self, name: str) -> MailboxSection:
         for box in self.mailbox:
@@ -240,6 +263,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DigestSection",
+    "DisagreementSection",
     "Duration",
     "EmailAddress",
     "EnvName",
@@ -247,6 +271,7 @@ __all__ = [
     "FrontDoorSection",
     "GatewaySection",
     "HoursSection",
+    "LettersSection",
     "Limits",
     "ListenerSection",
     "MailboxSection",
@@ -263,6 +288,7 @@ __all__ = [
     "Secret",
     "SharingSection",
     "SmtpSection",
+    "UnitSection",
     "config_path",
     "load_config",
     "parse_config",

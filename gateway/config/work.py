@@ -19,6 +19,7 @@ from pydantic import (
 from gateway.config.base import (
     Duration,
     EmailAddress,
+    Fingerprint,
     _Section,
     _tuple,
 )
@@ -77,6 +78,17 @@ class FrontDoorSection(_Section):
     increased_risk_phrases: Annotated[tuple[StrictStr, ...], BeforeValidator(_tuple)] = (
         "risk increased",
         "increased risk",
+    )
+    # Mail domains whose senders are professionals (fnmatch patterns on the domain): their
+    # referrers get the professional letters. Replaces the defaults when set.
+    professional_domains: Annotated[tuple[StrictStr, ...], BeforeValidator(_tuple)] = (
+        "*.nhs.uk",
+        "nhs.net",
+        "*.nhs.net",
+        "*.police.uk",
+        "*.sch.uk",
+        "*.gov.uk",
+        "*.cjsm.net",
     )
 
 
@@ -161,3 +173,5 @@ class ClocksSection(_Section):
     early_help_screening_counting: Literal["clock", "working"] = "clock"
     # The social work unit that takes Section 47 enquiries (the contact is sent there at once).
     section47_address: EmailAddress | None = None
+    # Its pinned OpenPGP key: the section 47 referral and its attachment are always sealed.
+    section47_key: Fingerprint | None = None

@@ -36,6 +36,10 @@ class ContactDraft:
     status: str = "open"
     due_at: datetime | None = None
     daily_meeting: bool = False
+    # Who gets the letters (gateway/domain/referrer.py): public, professional or family.
+    referrer_kind: str = "public"
+    referrer_unsure: bool = False
+    referrer_reasons: tuple[str, ...] = ()
 
 
 def allocate_reference(session: Session, year: int) -> str:
@@ -119,6 +123,9 @@ def store(
         consent_child=child_from_form(draft.referral),
         closed_at=now if draft.status in CLOSED else None,
         routed_at_door=draft.status if draft.status in ("forwarded", "routed-back") else None,
+        referrer_kind=draft.referrer_kind,
+        referrer_unsure=draft.referrer_unsure,
+        referrer_reasons=list(draft.referrer_reasons),
     )
     earlier = history(session, draft)
     contact.linked = [c.reference for c in earlier]
@@ -161,6 +168,9 @@ def summary(contact: Contact) -> dict[str, Any]:
             "name": referrer.get("name"),
             "agency": referrer.get("agency"),
             "email": referrer.get("email") or contact.reply_address,
+            "kind": contact.referrer_kind,
+            "unsure": contact.referrer_unsure,
+            "reasons": list(contact.referrer_reasons or []),
         },
     }
 

@@ -17,9 +17,10 @@ from gateway.domain.checks.withdraw import open_checks, withdraw_open_checks
 from gateway.domain.contacts import CLOSED
 from gateway.domain.decision_shares import SETTLES, check_agreements, known_unit
 from gateway.domain.sharing import share_for
-from gateway.durations import format_duration
+from gateway.durations import in_words
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
+from gateway.outbound.letter_values import child_names, letter_values
 from gateway.outbound.outbox import enqueue
 from gateway.store import ledger
 from gateway.store.db import Database
@@ -246,7 +247,11 @@ def _statutory(
                 letters,
                 OutgoingMail(
                     template="section47_referral",
-                    values={"reference": contact.reference, "reason": request.reason.strip()},
+                    values={
+                        **letter_values(config),
+                        "reference": contact.reference,
+                        "reason": request.reason.strip(),
+                    },
                     recipients=(address,),
                     purpose="Section 47: the contact sent to the social work unit at once",
                     subject_ref=contact.reference,
@@ -304,8 +309,9 @@ def _outcome(
         done.append("no letter: the referrer left no address")
         return done
     _store(session, contact, "outcome", outcome, request, now, letter="sent")
-    public = contact.source == "individual"
+    public = contact.referrer_kind != "professional"  # family too: the safer letter
     children = (contact.referral or {}).get("children") or []
+    names = [] if public else [c.get("given_name") for c in children if c.get("given_name")]
     enqueue(
         session,
         config,
@@ -313,13 +319,15 @@ def _outcome(
         OutgoingMail(
             template=f"outcome_{outcome.replace('-', '_')}",
             values={
+                **letter_values(config),
                 "reference": contact.reference,
                 "public": public,
                 # A member of the public's letter names no one: no third-party information.
-                "children": []
-                if public
-                else [c.get("given_name") for c in children if c.get("given_name")],
+                "children": names,
+                "child_names": child_names(names),
                 "section": request.section,
+                # Only what was recorded: the letter never claims the family was advised.
+                "family_advised": False,
             },
             recipients=(contact.reply_address,),
             purpose=f"outcome letter: {OUTCOMES[outcome]}",
@@ -353,7 +361,7 @@ def alert_overdue_decisions(db: Database, config: Config, clock: Clock, letters:
         for contact in session.execute(query).scalars():
             assert contact.decision_due_at is not None
             contact.decision_alerted_at = now
-            late = format_duration(now - contact.decision_due_at)
+            late = in_words(now - contact.decision_due_at)
             mail = manager_alert(
                 config,
                 now,
@@ -362,8 +370,9 @@ def alert_overdue_decisions(db: Database, config: Config, clock: Clock, letters:
                     "After decision C, a decision on whether a statutory response is needed "
                     f"was due {late} ago."
                 ],
-                action=f"Decide now: `mash-gateway decide {contact.reference} --outcome ... "
-                '--reason "..."`.',
+                action="Decide now: reply to this email with OUTCOME (for example OUTCOME "
+                "statutory-assessment, then SECTION 17 or 47) and a Reason: paragraph.",
+                cli=f'mash-gateway decide {contact.reference} --outcome ... --reason "..."',
                 reference=contact.reference,
                 purpose="overdue-decision-alert",
             )

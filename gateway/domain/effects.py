@@ -95,6 +95,30 @@ class RememberSignature:
     subject_ref: str | None = None
 
 
+@dataclass(frozen=True)
+class RaiseDisagreement:
+    """A professional's reply that disagrees with a decision on the contact (protocol 5)."""
+
+    reference: str
+    sender: str
+    text: str
+    found: str
+    in_reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class VoiceCommand:
+    """An authenticated manager's SHOW, REFERRER, RESOLVE or ANSWER about a contact."""
+
+    verb: str
+    reference: str
+    by: str  # the manager as the record names them
+    sender: str  # their address, told the result
+    value: str = ""
+    text: str = ""
+    key: str | None = None  # the manager's pinned key: the SHOW summary is sealed to it
+
+
 Effect = (
     SendMail
     | Record
@@ -105,6 +129,8 @@ Effect = (
     | RequestChecks
     | RecordDecision
     | RememberSignature
+    | RaiseDisagreement
+    | VoiceCommand
 )
 
 

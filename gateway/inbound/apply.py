@@ -18,18 +18,22 @@ from gateway.domain.checks.records import (
     record_update,
 )
 from gateway.domain.contacts import store
+from gateway.domain.disagreements import raise_disagreement
 from gateway.domain.effects import (
     CheckReplyDraft,
     CheckUpdate,
     CreateContact,
     Effect,
     MarkBounced,
+    RaiseDisagreement,
     Record,
     RecordDecision,
     RememberSignature,
     RequestChecks,
     SendMail,
+    VoiceCommand,
 )
+from gateway.domain.voice_commands import carry_out
 from gateway.inbound.pipeline import Decision
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
@@ -67,6 +71,8 @@ class Applier:
             ),
             RememberSignature: self._remember,
             CheckUpdate: self._update_check,
+            RaiseDisagreement: self._raise_disagreement,
+            VoiceCommand: lambda s, _m, e, n: carry_out(s, self.config, self.letters, n, e),
         }
 
     def apply(
@@ -141,6 +147,25 @@ class Applier:
             ),
         )
         return list(effect.mails(contact.reference)) if effect.mails is not None else []
+
+    def _raise_disagreement(
+        self, session: Session, message: Message, effect: RaiseDisagreement, now: datetime
+    ) -> list[OutgoingMail]:
+        row = raise_disagreement(
+            session,
+            self.config,
+            self.letters,
+            now,
+            reference=effect.reference,
+            sender=effect.sender,
+            text=effect.text,
+            found=effect.found,
+            message_id=message.id,
+            in_reply_to=effect.in_reply_to,
+        )
+        if row is None:
+            log.info("message %s disagrees, not from a professional: filed", message.id)
+        return []  # its mails are queued by raise_disagreement itself
 
     @staticmethod
     def _update_check(

@@ -208,3 +208,52 @@ def parse_decision(rest: str, lines: list[str]) -> DecisionArgs:
 @verb("OUTCOME", "OUTCOME early-help (or another outcome), then a 'Reason:' paragraph")
 def parse_outcome(rest: str, lines: list[str]) -> DecisionArgs:
     return _ruling("outcome", rest, lines)
+
+
+# --- the referrer's voice (issue 16): SHOW, REFERRER, RESOLVE, ANSWER -----------------------
+
+
+@dataclass(frozen=True)
+class VoiceArgs:
+    """SHOW; REFERRER public|professional|family; RESOLVE upheld|not-upheld|escalated with a
+    'Reason:' paragraph; ANSWER with the answer to an information request below it."""
+
+    verb: str
+    value: str = ""
+    text: str = ""
+
+
+_RESOLUTIONS = ("upheld", "not-upheld", "escalated")
+_REFERRER_KINDS = ("public", "professional", "family")
+
+
+@verb("SHOW", "SHOW (the contact's summary, by email)")
+def parse_show(rest: str, lines: list[str]) -> VoiceArgs:
+    return VoiceArgs("SHOW")
+
+
+@verb("REFERRER", "REFERRER public|professional|family")
+def parse_referrer(rest: str, lines: list[str]) -> VoiceArgs:
+    kind = rest.strip().lower()
+    if kind not in _REFERRER_KINDS:
+        raise CommandError(f"REFERRER needs one of {', '.join(_REFERRER_KINDS)}")
+    return VoiceArgs("REFERRER", kind)
+
+
+@verb("RESOLVE", "RESOLVE upheld|not-upheld|escalated, then a 'Reason:' paragraph")
+def parse_resolve(rest: str, lines: list[str]) -> VoiceArgs:
+    outcome = rest.strip().lower()
+    if outcome not in _RESOLUTIONS:
+        raise CommandError(f"RESOLVE needs one of {', '.join(_RESOLUTIONS)}")
+    reason = paragraph(lines, _REASON)
+    if not reason:
+        raise CommandError("RESOLVE needs a 'Reason:' paragraph (the professional is sent it)")
+    return VoiceArgs("RESOLVE", outcome, reason)
+
+
+@verb("ANSWER", "ANSWER, then the answer to the information request on the lines below")
+def parse_answer(rest: str, lines: list[str]) -> VoiceArgs:
+    text = "\n".join([rest, *lines]).strip()
+    if not text:
+        raise CommandError("ANSWER needs the answer on the lines below it")
+    return VoiceArgs("ANSWER", text=text)

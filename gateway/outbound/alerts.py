@@ -19,7 +19,10 @@ def manager_alert(
     action: str,
     reference: str | None = None,
     purpose: str = "manager-alert",
+    cli: str | None = None,
 ) -> OutgoingMail | None:
+    """ACTION says what to do by email or phone, in words a manager reads; CLI is the
+    operators' command-line equivalent, printed as a footnote."""
     """None when no manager is configured (the event is still in the ledger and the log)."""
     if not config.manager:
         return None
@@ -31,6 +34,7 @@ def manager_alert(
             "lines": list(lines),
             "action": action,
             "reference": reference,
+            "cli": cli,
             "sent_at": local.strftime("%A %d %B %Y %H:%M %Z"),
         },
         recipients=config.manager_addresses,

@@ -86,6 +86,9 @@ class OutgoingMail:
     share: dict[str, Any] | None = None
     # Files to attach: (filename, MIME type, bytes), e.g. a report's HTML and PDF.
     attachments: tuple[tuple[str, str, bytes], ...] = ()
+    # Carries no case information at all (the notice that a sealed message waits): the one
+    # kind of mail that may go in clear to an address that otherwise only gets sealed mail.
+    content_free: bool = False
 
 
 def new_message_id(mash_address: str, tag: str | None = None) -> str:

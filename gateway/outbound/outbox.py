@@ -14,6 +14,7 @@ from gateway.crypto.pgp_mime import seal
 from gateway.mail.verp import verp_address
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail, build_mime, new_message_id
+from gateway.outbound.sealing_policy import Required, required
 from gateway.store import ledger
 from gateway.store.models import OutboxRow
 
@@ -37,8 +38,8 @@ def enqueue(
         message_id=message_id,
         now=now,
     )
-    sealing = Sealing(mail.sign, tuple(mail.encrypt_to), mail.outer_subject)
-    held = unusable_keys(config, letters, sealing, now)
+    sealing, mixed = _sealing_for(config, mail)
+    held = [*mixed, *unusable_keys(config, letters, sealing, now)]
     if not held and sealing.wanted:
         raw = seal_mail(config, letters, sealing, raw)
     row = OutboxRow(
@@ -82,6 +83,21 @@ def enqueue(
     if held:
         _hold(session, config, letters, mail, row, held, now)
     return row
+
+
+def _sealing_for(config: Config, mail: OutgoingMail) -> tuple[Sealing, list[str]]:
+    """What the handler asked for, and whatever the recipients demand (a `pgp` agency, a keyed
+    unit or section 47 address): sealed to their keys, whoever built the mail. The problems
+    are why it must be held however the keys stand (one message, sealed and clear recipients)."""
+    need = (
+        Required() if mail.content_free else required(config, [*mail.recipients, *mail.cc])
+    )
+    keys = tuple(dict.fromkeys([*mail.encrypt_to, *need.keys]))
+    outer = mail.outer_subject
+    if need.keys and outer is None:
+        outer = f"MASH {mail.subject_ref}" if mail.subject_ref else "MASH"
+    sealing = Sealing(mail.sign or bool(keys), keys, outer)
+    return sealing, list(need.problems)
 
 
 @dataclass(frozen=True)
@@ -161,15 +177,17 @@ def _hold(
         now,
         title="a message to a partner is held: it cannot be encrypted",
         lines=[f"To: {', '.join(row.recipients)}", f"Purpose: {mail.purpose}", *problems],
-        action="Import a current key (`mash-gateway keys import FILE`); the held message is "
-        "sealed and sent by the next sweep.",
+        action="Ask the recipient for a current public key, and an operator to import it; "
+        "the held message is then sealed and sent by the next sweep.",
         reference=mail.subject_ref,
+        cli="mash-gateway keys import FILE",
     )
     notice = OutgoingMail(
         template="pgp_notice",
         values={"problem": "your OpenPGP key is missing, expired or revoked"},
         recipients=mail.recipients,
         purpose="content-free notice: a secure message is waiting",
+        content_free=True,
     )
     for extra in filter(None, (alert, notice)):
         enqueue(session, config, letters, extra, now)
@@ -180,7 +198,7 @@ def release_held(session: Session, config: Config, letters: Letters, now: dateti
     released = 0
     for row in session.execute(select(OutboxRow).where(OutboxRow.state == "held")).scalars():
         mail = Sealing.of(row.sealing)
-        if unusable_keys(config, letters, mail, now):
+        if unusable_keys(config, letters, mail, now) or required(config, row.recipients).problems:
             continue
         row.raw = seal_mail(config, letters, mail, row.raw)
         row.state, row.last_error, row.next_attempt_at = "pending", None, now

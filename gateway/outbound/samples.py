@@ -8,19 +8,40 @@ from typing import Any
 from gateway.config import DEFAULT_LAWFUL_BASIS
 
 _SECTIONS = [
-    {"title": "Overdue checks", "lines": ["RED police: MASH-2026-000123 late by 2 hours"]},
+    {
+        "title": "Overdue checks",
+        "lines": ["RED police: MASH-2026-000123 overdue by 2 hours"],
+        "todo": "Call the agency, or reply with CHECKS RED police to ask again.",
+        "cli": "mash-gateway checks list --overdue",
+    },
     {
         "title": "Incomplete referrals",
         "lines": [
             "MASH-2026-000124 (received 3 hours ago): missing date of birth or expected date"
         ],
+        "todo": "",
+        "cli": "",
     },
 ]
+# What every letter gives (gateway/outbound/letter_values.py), as the defaults configure it.
+COMMON: dict[str, Any] = {
+    "mash_phone": "020 8356 5500",
+    "complaints_address": "children.complaints@hackney.gov.uk",
+    "complaints_phone": "020 8356 5800",
+    "service_manager": "mash.service.manager@hackney.example",
+    "escalation_policy_url": "https://www.chscp.org.uk/escalation-policy",
+    "opens": "09:00",
+    "closes": "17:00",
+    "edt_phone": "0208 356 2710",
+}
 _OUTCOME = {
+    **COMMON,
     "reference": "MASH-2026-000123",
     "public": False,
     "children": ["Amira"],
-    "section": None,
+    "child_names": "Amira",
+    "section": "47",
+    "family_advised": False,
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -31,6 +52,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "headline": [("contacts", "4,012"), ("contacts about open cases", "fewer than 5")],
     },
     "ack_professional": {
+        **COMMON,
+        "rfi": False,
         "reference": "MASH-2026-000123",
         "out_of_hours": True,
         "edt_phone": "0208 356 2710",
@@ -44,6 +67,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "on_behalf_of": "Kim Mentor",
     },
     "ack_public": {
+        **COMMON,
+        "rfi": False,
         "reference": "MASH-2026-000123",
         "out_of_hours": False,
         "edt_phone": "0208 356 2710",
@@ -132,11 +157,23 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sections": [
             {
                 "title": "Critical: possible immediate risk",
-                "lines": ["MASH-2026-000125 (email, received Mon 22:10) [out of hours]"],
+                "lines": [
+                    "MASH-2026-000125: A.O. (6) [out of hours]\n"
+                    "    Concern: A. arrived with bruising to her upper arm.\n"
+                    "    Urgency: IMMEDIATE RISK, arrived out of hours (email, Mon 22:10)\n"
+                    "    Checks: police RED pending, due in 2 hours\n"
+                    "    Decision due: screening decision needed (protocol 4: within 24 hours)"
+                ],
+                "todo": "",
+                "cli": "",
             },
             {
                 "title": "Police notifications",
-                "lines": ["MASH-2026-000126 (police notification, received Tue 02:40)"],
+                "lines": [
+                    "MASH-2026-000126: K.M. (3)\n    Concern: domestic incident, child present"
+                ],
+                "todo": "",
+                "cli": "",
             },
         ],
     },
@@ -151,11 +188,56 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "title": "urgent referral: possible immediate risk",
         "reference": "MASH-2026-000123",
         "lines": ["The referrer says the child is at immediate risk."],
-        "action": "Read contact MASH-2026-000123 now and decide on a response.",
+        "action": "Read the referral now and decide on a response: reply to this email with "
+        "DECISION (A to D) and a Reason: paragraph, or call the referrer.",
+        "cli": "mash-gateway contacts show MASH-2026-000123",
         "sent_at": "Tuesday 03 March 2026 10:12 GMT",
+    },
+    "disagreement_raised": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "raised_by": "sam.teacher@stjohns.hackney.sch.uk",
+        "text": "DISAGREE\nAmira has disclosed again today; please review the decision.",
+        "respond_by": "Friday 06 March 2026",
+        "disagreement_id": 1,
+    },
+    "disagreement_ack": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "respond_by": "Friday 06 March 2026",
+    },
+    "disagreement_resolved": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "outcome": "not-upheld",
+        "reason": "The police checks show no incident since the school's referral.",
+        "resolved_by": "Duty Manager <duty.manager@hackney.example>",
+    },
+    "contact_summary": {
+        "reference": "MASH-2026-000123",
+        "at": "Tuesday 03 March 2026 10:12",
+        "sections": [
+            {
+                "title": "The contact",
+                "lines": [
+                    "Status: csc-screening",
+                    "Received 22 hours ago by email",
+                    "Children: Amira Okafor (6)",
+                    "Concern: Amira arrived with bruising to her upper arm.",
+                ],
+            },
+            {"title": "Checks", "lines": ["police RED pending, due in 40 minutes"]},
+        ],
+    },
+    "rfi_answer": {
+        **COMMON,
+        "reference": "MASH-2026-000123",
+        "answer": "Amira is not known to children's social care. No previous contacts.",
+        "answered_by": "Duty Manager <duty.manager@hackney.example>",
     },
     "pgp_notice": {"problem": "your OpenPGP key has expired"},
     "section47_referral": {
+        **COMMON,
         "reference": "MASH-2026-000123",
         "reason": "Disclosure of physical harm by a parent; strategy discussion held.",
     },

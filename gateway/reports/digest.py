@@ -8,7 +8,7 @@ the latest slot counts: slots missed while the gateway was down collapse into on
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -20,9 +20,11 @@ from gateway.config import Config
 from gateway.crypto.keyring import Keyring, key_problems
 from gateway.domain.checks.request import OPEN_STATES, RAGS
 from gateway.domain.sharing import reviews_due
-from gateway.durations import format_duration
+from gateway.durations import due, in_words
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
+from gateway.reports.sections import Section
+from gateway.reports.voice import disagreement_sections, referrer_sections
 from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import AuditEvent, Check, Contact, DigestRun, Message
@@ -31,12 +33,6 @@ from gateway.timescales import BusinessCalendar
 log = logging.getLogger(__name__)
 
 SLOT_LOOKBACK_DAYS = 14
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    lines: list[str] = field(default_factory=list)
 
 
 def latest_slot(
@@ -63,7 +59,8 @@ def latest_slot(
 
 
 def _ago(now: datetime, then: datetime) -> str:
-    return format_duration(max(now - then, timedelta(0)))
+    """How long ago, in words a manager reads ("22 hours"), never minutes in four digits."""
+    return in_words(max(now - then, timedelta(0)))
 
 
 def gather(
@@ -94,9 +91,9 @@ def gather(
         )
         when = calendar.local(c.decision_due_at).strftime("%a %d %b %H:%M")
         if c.decision_due_at <= now:
-            lines.append(f"{c.reference}: {what} OVERDUE by {_ago(now, c.decision_due_at)}")
+            lines.append(f"{c.reference}: {what} overdue by {_ago(now, c.decision_due_at)}")
         else:
-            lines.append(f"{c.reference}: {what} due {when}")
+            lines.append(f"{c.reference}: {what} {due(now, c.decision_due_at)} ({when})")
     if lines:
         sections.append(Section("Decisions due or overdue", lines))
 
@@ -140,11 +137,11 @@ def gather(
     lines = []
     for rfi in rfis:
         assert rfi.due_at is not None
-        due = calendar.local(rfi.due_at).strftime("%a %d %b %H:%M")
+        when = calendar.local(rfi.due_at).strftime("%a %d %b %H:%M")
         if rfi.due_at <= now:
-            lines.append(f"{rfi.reference}: OVERDUE by {_ago(now, rfi.due_at)} (was due {due})")
+            lines.append(f"{rfi.reference}: overdue by {_ago(now, rfi.due_at)} (was due {when})")
         else:
-            lines.append(f"{rfi.reference}: reply due {due}")
+            lines.append(f"{rfi.reference}: answer {due(now, rfi.due_at)} ({when})")
     if lines:
         sections.append(Section("Information requests due", lines))
 
@@ -179,6 +176,8 @@ def gather(
     lines = reviews_due(config, calendar.local(now).date())
     if lines:
         sections.append(Section("Data-sharing agreements to review", lines))
+    sections.extend(disagreement_sections(session, now))
+    sections.extend(referrer_sections(session, now))
     return sections
 
 
@@ -229,11 +228,14 @@ def _check_sections(session: Session, calendar: BusinessCalendar, now: datetime)
         if check.due_at <= now:
             key = (RAGS.index(check.rag), check.rag.upper(), check.agency)
             overdue.setdefault(key, []).append(
-                f"{check.reference} late by {_ago(now, check.due_at)}"
+                f"{check.reference} overdue by {_ago(now, check.due_at)}"
             )
         else:
-            due = calendar.local(check.due_at).strftime("%H:%M")
-            soon.append(f"{check.rag.upper()} {check.agency} {check.reference} due {due}")
+            when = calendar.local(check.due_at).strftime("%H:%M")
+            soon.append(
+                f"{check.rag.upper()} {check.agency} {check.reference} "
+                f"{due(now, check.due_at)} (at {when})"
+            )
     sections = []
     if overdue:
         lines = [
@@ -260,8 +262,10 @@ def send_sections(
     recipients: tuple[str, ...],
     purpose: str,
     action: str,
+    keys: dict[str, str] | None = None,
 ) -> int:
-    """Take the slot and, unless there is nothing to say, queue the mail and record it."""
+    """Take the slot and, unless there is nothing to say, queue the mail and record it.
+    With KEYS (address to fingerprint), one message per recipient, sealed where it has one."""
     session.add(
         DigestRun(kind=kind, slot_at=slot, ran_at=now, items=items, owner=config.gateway.instance)
     )
@@ -272,13 +276,30 @@ def send_sections(
         template=template,
         values={
             "slot": slot.strftime("%A %d %B %Y %H:%M"),
-            "sections": [{"title": s.title, "lines": s.lines} for s in sections],
+            "sections": [s.as_json() for s in sections],
             "items": items,
         },
         recipients=recipients,
         purpose=purpose,
     )
-    enqueue(session, config, letters, mail, now)
+    if keys is None:
+        enqueue(session, config, letters, mail, now)
+    else:
+        for address in recipients:
+            key = keys.get(address.lower())
+            enqueue(
+                session,
+                config,
+                letters,
+                replace(
+                    mail,
+                    recipients=(address,),
+                    sign=key is not None,
+                    encrypt_to=(key,) if key else (),
+                    outer_subject=purpose if key else None,
+                ),
+                now,
+            )
     ledger.append(
         session,
         now,

@@ -5,22 +5,29 @@ Sent once per working day across instances, through the same slot rows as the di
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.domain.contact_sheet import entry
 from gateway.outbound.compose import Letters
+from gateway.outbound.sealing_policy import recipient_key
 from gateway.reports.digest import Section, latest_slot, send_sections
 from gateway.store.db import Database
 from gateway.store.models import Contact, DigestRun
 from gateway.timescales import BusinessCalendar
 
 
-def _agenda_line(c: Contact, calendar: BusinessCalendar) -> str:
-    received = calendar.local(c.received_at).strftime("%a %H:%M")
+def _agenda_line(
+    session: Session, c: Contact, calendar: BusinessCalendar, now: datetime
+) -> str:
+    """One contact as partners prepare for it: initials and age, the concern in one line,
+    urgency, checks and their state, the decision due (gateway/domain/contact_sheet.py)."""
+    item = entry(session, c, calendar, now)
     flags = [
         flag
         for flag, on in (
@@ -31,9 +38,18 @@ def _agenda_line(c: Contact, calendar: BusinessCalendar) -> str:
         )
         if on
     ]
-    return f"{c.reference} ({c.channel}, received {received})" + (
-        f" [{', '.join(flags)}]" if flags else ""
-    )
+    title = item["title"] + (f" [{', '.join(flags)}]" if flags else "")
+    return "\n".join([title, *(f"    {detail}" for detail in item["details"])])
+
+
+def _keys(config: Config, recipients: tuple[str, ...]) -> dict[str, str]:
+    """The pinned key of each recipient that has one (a manager, a pgp agency, a unit)."""
+    keys = {m.address.lower(): m.key for m in config.manager if m.key}
+    for address in recipients:
+        found = recipient_key(config, address)
+        if found is not None:
+            keys[address.lower()] = found[0]
+    return {a.lower(): keys[a.lower()] for a in recipients if a.lower() in keys}
 
 
 def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
@@ -70,7 +86,7 @@ def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Let
             others = [c for c in contacts if not c.immediate_risk and c.source != "police"]
 
             sections = [
-                Section(title, [_agenda_line(c, calendar) for c in group])
+                Section(title, [_agenda_line(session, c, calendar, now) for c in group])
                 for title, group in (
                     ("Critical: possible immediate risk", critical),
                     ("Police notifications", police),
@@ -91,6 +107,7 @@ def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Let
                 recipients=tuple(recipients),
                 purpose="daily MASH meeting agenda",
                 action="meeting-agenda",
+                keys=_keys(config, tuple(recipients)),
             )
     except IntegrityError:
         return None

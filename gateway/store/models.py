@@ -217,6 +217,13 @@ class Contact(Base):
     # "forwarded" (an open case) or "routed-back" (closed within 3 months) by the front door;
     # kept when the status moves on, for the steering group's report.
     routed_at_door: Mapped[str | None] = mapped_column(String(16))
+    # Who gets the letters: "public", "professional" or "family" (gateway/domain/referrer.py);
+    # unsure: the evidence disagreed, so the safer (public) letters go until a manager says.
+    referrer_kind: Mapped[str] = mapped_column(String(16), default="public")
+    referrer_unsure: Mapped[bool] = mapped_column(Boolean, default=False)
+    referrer_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    # An information request's answer went (its 10-working-day clock stopped).
+    rfi_answered_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_contacts_status_received", "status", "received_at"),

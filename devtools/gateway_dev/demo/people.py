@@ -151,6 +151,13 @@ def _signed(identity: Identity, headers: EmailMessage, text: str) -> bytes:
     )
 
 
+def professional_reply(sender: str, reference: str, text: str, at: datetime) -> bytes:
+    """A professional writing back about a contact, its reference in the subject."""
+    msg = _mail(sender, f"RE: MASH outcome for referral {reference}", at)
+    msg.set_content(text)
+    return msg.as_bytes(policy=SMTP)
+
+
 def manager_command(manager: Identity, reference: str, text: str, at: datetime) -> bytes:
     return _signed(manager, _mail(f"Duty Manager <{MANAGER}>", f"Re: {reference}", at), text)
 

@@ -30,7 +30,16 @@ from gateway.daemon import Daemon
 from gateway.reports.status import status
 from gateway.store.models import AuditEvent, Check, Contact, Decision, Message, OutboxRow
 from gateway_dev.demo.scenario import LONDON, START, Script, partners
-from gateway_dev.demo.world import MANAGER, MASH, MEETING, SOCIAL_WORK, USERS, Identity, World
+from gateway_dev.demo.world import (
+    MANAGER,
+    MASH,
+    MEETING,
+    SERVICE_MANAGER,
+    SOCIAL_WORK,
+    USERS,
+    Identity,
+    World,
+)
 
 STEP = timedelta(minutes=20)
 DEFAULT_SPEED = 4320.0  # simulated seconds per real second: three days in a minute
@@ -60,6 +69,14 @@ recipients = ["{MEETING}"]
 
 [clocks]
 section47_address = "{SOCIAL_WORK}"
+
+[front_door]
+# The demo's professionals write from .example domains (the real defaults: *.nhs.uk, ...).
+professional_domains = ["stjohns-school.example", "nhs.example", "met.example"]
+
+[disagreement]
+service_manager = "{SERVICE_MANAGER}"
+escalation_policy_url = "https://www.chscp.org.uk/escalation-policy"
 
 [[mailbox]]
 name = "front-door"
@@ -133,6 +150,7 @@ class Summary:
     agendas: int
     quarantined: int
     bounces: int
+    disagreements: int
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -186,6 +204,7 @@ def _summary(daemon: Daemon) -> Summary:
             agendas=count(OutboxRow, OutboxRow.purpose == "daily MASH meeting agenda"),
             quarantined=count(Message, Message.state == "quarantined"),
             bounces=count(AuditEvent, AuditEvent.action == "mail-bounced"),
+            disagreements=count(AuditEvent, AuditEvent.action == "disagreement-raised"),
         )
 
 
@@ -206,6 +225,7 @@ _SHOWN = {
     "message-quarantined": "!!!",
     "command-received": "IN ",
     "consent-overridden": "DEC",
+    "disagreement-raised": "!!!",
 }
 
 
@@ -243,6 +263,8 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "command-received": f"manager's signed command: {detail.get('command')} ({ref})",
         "consent-overridden": f"consent ({detail.get('status')}) overridden on {ref} by "
         f"{event.actor}: {event.purpose}",
+        "disagreement-raised": f"{event.actor} disagrees with the decision on {ref}: to the "
+        "managers and the service manager",
     }[event.action]
     style = {"IN ": "cyan", "OUT": "green", "DEC": "magenta", "!!!": "bold red"}[mark]
     return style, f"{mark}  {text}"
@@ -423,6 +445,7 @@ def _report(summary: Summary, console: Console, root: Path) -> None:
         ("digests", summary.digests),
         ("meeting agendas", summary.agendas),
         ("bounces", summary.bounces),
+        ("professional disagreements", summary.disagreements),
         ("quarantined messages", summary.quarantined),
     ):
         table.add_row(label, str(value))

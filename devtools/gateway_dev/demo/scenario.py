@@ -156,6 +156,18 @@ class Script:
                 ),
             ),
             (
+                at(2, 14, 0),
+                "the health visitor disagrees with early help for Kofi",
+                lambda t: self.professional(
+                    "Kofi",
+                    "hana.visitor@nhs.example",
+                    "DISAGREE\nKofi's mother has missed three health appointments since the "
+                    "referral, and he has lost weight. Early help alone is not enough: please "
+                    "review the decision.\n\nHana Visitor, health visitor",
+                    t,
+                ),
+            ),
+            (
                 at(2, 12, 0),
                 "the manager closes the police notification",
                 lambda t: self.command(
@@ -183,6 +195,11 @@ class Script:
         reference = self._reference(given_name=child)
         if reference is not None:
             self.send(people.manager_command(self.manager, reference, text, when), when)
+
+    def professional(self, child: str, sender: str, text: str, when: datetime) -> None:
+        reference = self._reference(given_name=child)
+        if reference is not None:
+            self.send(people.professional_reply(sender, reference, text, when), when)
 
     def command_free(self, email: str, text: str, when: datetime) -> None:
         reference = self._reference(email=email)

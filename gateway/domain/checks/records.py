@@ -80,8 +80,9 @@ def record_reply(
         now,
         title=f"checks complete for {check.reference}",
         lines=[f"{agency}: answered{' late' if late else ''}" for agency, late in answers],
-        action=f"Read the answers (`mash-gateway checks list --reference {check.reference}`) "
-        "and decide on the contact.",
+        action="Read the answers and decide: reply to this email with DECISION or OUTCOME "
+        "and a Reason: paragraph.",
+        cli=f"mash-gateway checks list --reference {check.reference}",
         reference=check.reference,
         purpose="checks-complete",
     )

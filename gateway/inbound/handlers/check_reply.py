@@ -113,7 +113,9 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
             ctx.now,
             title=f"increased risk reported on {check.reference}",
             lines=[f"{agency.name} answered the {check.rag.upper()} check: {risk}."],
-            action=f"Read the reply now: `mash-gateway contacts show {check.reference}`.",
+            action="Read the reply now: reply to this email with SHOW for the contact's "
+            "summary, or call the agency.",
+            cli=f"mash-gateway checks list --reference {check.reference}",
             reference=check.reference,
             purpose="increased-risk-alert",
         )

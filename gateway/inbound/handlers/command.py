@@ -28,12 +28,20 @@ from gateway.domain.effects import (
     RememberSignature,
     RequestChecks,
     SendMail,
+    VoiceCommand,
     send_all,
 )
 from gateway.domain.managers import describe, manager_by_address
 from gateway.inbound.authority import Authentication, authenticate
 from gateway.inbound.binding import contact_references, signed_headers, tidy
-from gateway.inbound.commands import ChecksArgs, Command, CommandError, DecisionArgs, parse
+from gateway.inbound.commands import (
+    ChecksArgs,
+    Command,
+    CommandError,
+    DecisionArgs,
+    VoiceArgs,
+    parse,
+)
 from gateway.inbound.pipeline import Decision, StepContext, Work, quarantine
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
@@ -190,10 +198,30 @@ def _ruling(order: Order) -> Decision:
 
 
 # verb -> what carrying it out decides. A new verb: its grammar in commands.VERBS, its action here.
+def _voice(order: Order) -> Decision:
+    args = order.command.args
+    assert isinstance(args, VoiceArgs)
+    return order.accept(
+        VoiceCommand(
+            verb=args.verb,
+            reference=order.reference,
+            by=describe(order.manager),
+            sender=order.sender,
+            value=args.value,
+            text=args.text,
+            key=order.manager.key,
+        )
+    )
+
+
 ACTIONS: dict[str, Action] = {
     "CHECKS": _checks,
     "DECISION": _ruling,
     "OUTCOME": _ruling,
+    "SHOW": _voice,
+    "REFERRER": _voice,
+    "RESOLVE": _voice,
+    "ANSWER": _voice,
 }
 
 

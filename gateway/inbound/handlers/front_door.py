@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from gateway.config import Config
+from gateway.domain import referrer
 from gateway.domain.consent import Position, status_from_form
 from gateway.domain.contacts import ContactDraft
 from gateway.domain.effects import CreateContact
@@ -18,6 +19,7 @@ from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import OutgoingMail
+from gateway.outbound.letter_values import letter_values
 
 _SOURCES = (
     ("police", r"police|\bmet\b"),
@@ -27,8 +29,12 @@ _SOURCES = (
 )
 
 
-def referral_source(referral: Referral, sender: str | None) -> str:
-    """The kind of referrer: police, health, school, LA, other professional, or individual."""
+def referral_source(referral: Referral, sender: str | None, professional: bool = True) -> str:
+    """The kind of referrer: police, health, school, LA, other professional, or individual.
+    Only a referrer shown to be a professional (gateway/domain/referrer.py) is given an
+    agency's kind: a parent's Gmail naming a school is an individual."""
+    if not professional:
+        return "individual"
     agency = " ".join(filter(None, (referral.referrer.agency, referral.referrer.role)))
     haystack = f"{agency} {sender or ''}".lower()
     for source, pattern in _SOURCES:
@@ -61,10 +67,23 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
     calendar = ctx.business_calendar()
     out_of_hours = not calendar.is_open(received_at)
     sender = single_address(header(work.decoded.message, "From"))
-    source = referral_source(referral, sender)
+    police = work.kind == "police_notification"
+    who = referrer.decide(
+        ctx.config,
+        sender,
+        referral.referrer.role,
+        referral.referrer.agency,
+        forwarded=referral.forwarded,
+    )
+    if police and not who.professional:
+        # A police notification's sender is recognised by its form, not by a role field.
+        who = referrer.ReferrerKind(
+            "professional", unsure=True, reasons=("a police notification, from an address "
+            "that is not a configured agency's: please confirm",),
+        )
+    source = referral_source(referral, sender, who.professional)
     urgent = urgent_reasons(referral, ctx.config)
     rfi = work.kind == "rfi"
-    police = work.kind == "police_notification"
     draft = ContactDraft(
         received_at=received_at,
         channel="rfi" if rfi else "police notification" if police else "email",
@@ -77,6 +96,9 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         out_of_hours=out_of_hours,
         immediate_risk=bool(urgent),
         reply_address=sender,
+        referrer_kind=who.kind,
+        referrer_unsure=who.unsure,
+        referrer_reasons=who.reasons,
     )
     config = ctx.config
     now = ctx.now
@@ -126,7 +148,7 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         else None
     )
 
-    public = source == "individual"
+    public = not who.professional  # family too: the safer letter
     missing = list(draft.missing)
 
     def mails(reference: str) -> tuple[OutgoingMail, ...]:
@@ -136,9 +158,10 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                 OutgoingMail(
                     template="ack_public" if public else "ack_professional",
                     values={
+                        **letter_values(config),
                         "reference": reference,
+                        "rfi": rfi,
                         "out_of_hours": out_of_hours,
-                        "edt_phone": config.hours.out_of_hours_phone,
                         "missing": list(draft.missing),
                         # What we ask back: plain questions for the public, the form's own
                         # names for professionals; immediate risk is never asked by email.
@@ -146,8 +169,6 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                         "risk_unknown": risk_unknown(missing),
                         "urgent": bool(urgent),
                         "due_by": due_by,
-                        "opens": config.hours.open.strftime("%H:%M"),
-                        "closes": config.hours.close.strftime("%H:%M"),
                         "on_behalf_of": on_behalf_of,
                     },
                     recipients=(sender,),
@@ -205,7 +226,9 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                     *(reason[0].upper() + reason[1:] for reason in urgent),
                     f"Received {'out of hours' if out_of_hours else 'in hours'}.",
                 ],
-                action=f"Read contact {reference} now and decide on a response.",
+                action="Read the referral now and decide on a response: reply to this email "
+                "with DECISION (A to D) and a Reason: paragraph, or call the referrer.",
+                cli=f"mash-gateway contacts show {reference}",
                 reference=reference,
                 purpose="urgent-alert",
             )

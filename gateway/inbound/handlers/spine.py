@@ -6,6 +6,7 @@ from gateway.domain.effects import MarkBounced, Record, send_all
 from gateway.inbound.bounces import parse_bounce
 from gateway.inbound.handlers.check_reply import handle_check_reply, out_of_office, undeliverable
 from gateway.inbound.handlers.command import handle_manager_command
+from gateway.inbound.handlers.disagreement import disagreement_effects
 from gateway.inbound.handlers.front_door import handle_referral
 from gateway.inbound.pipeline import Decision, Handler, OutboxInfo, StepContext, Work
 from gateway.mail.verp import verp_matches
@@ -160,7 +161,10 @@ def handle_correspondence(work: Work, ctx: StepContext) -> Decision:
     return Decision(
         state="processed",
         kind="correspondence",
-        effects=(Record(Event(action="correspondence", subject_ref=work.reference)),),
+        effects=(
+            *disagreement_effects(work),
+            Record(Event(action="correspondence", subject_ref=work.reference)),
+        ),
     )
 
 
