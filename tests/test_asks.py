@@ -26,7 +26,13 @@ def _ack(body: str, sender: str) -> tuple[OutgoingMail, str]:
     mail["Subject"] = "Referral"
     mail["Message-ID"] = "<asks-test@sender.example>"
     mail.set_content(body)
-    ctx = StepContext(config(), NOW, _NoState(), default_handlers())
+    # The school's domain is a professional one, as a MASH would configure it.
+    ctx = StepContext(
+        config('[front_door]\nprofessional_domains = ["stjohns-school.example"]\n'),
+        NOW,
+        _NoState(),
+        default_handlers(),
+    )
     decision = run(PROCESS_STEPS, Work(raw=mail.as_bytes()), ctx).decision
     assert decision is not None
     (created,) = decision.of(CreateContact)

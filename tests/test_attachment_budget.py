@@ -54,7 +54,7 @@ def test_a_pdf_with_too_many_objects_is_too_costly() -> None:
 
 
 def test_the_child_reads_a_real_form_and_stops_at_its_limits() -> None:
-    text, pairs = read_in_child("docx", docx_form(), Limits())
+    text, pairs, _items = read_in_child("docx", docx_form(), Limits())
     assert ("Child's name", "Kofi Mensah") in pairs and "MASH referral form" in text
     with pytest.raises(SandboxLimit, match="MB"):
         read_in_child("docx", docx_bomb(), Limits(seconds=60, memory_bytes=150 * 2**20))
