@@ -72,6 +72,7 @@ def notice(
             "title": title,
             "lines": [],
             "action": "none",
+            "cli": None,
             "reference": subject_ref,
             "sent_at": "now",
         },

@@ -31,6 +31,8 @@ MANAGER = "duty.manager@hackney.example"
 AGENCIES = """
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
 name = "Police Public Protection Desk"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]
@@ -39,6 +41,8 @@ security = "tls"
 
 [[agency]]
 id = "health"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
 name = "Health MASH team"
 check_address = "health-mash@nhs.example"
 reply_from = ["*@nhs.example"]
@@ -46,6 +50,8 @@ security = "tls"
 
 [[agency]]
 id = "education"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
 name = "Education safeguarding"
 check_address = "education-mash@learning.example"
 reply_from = ["education-mash@learning.example"]
@@ -77,6 +83,10 @@ enabled = false
 
 [clocks]
 section47_address = "s47-unit@hackney.example"
+
+[front_door]
+# The synthetic partners' and schools' domains are professional ones, as a MASH would set them.
+professional_domains = ["*.example", "hackney.gov.uk"]
 {AGENCIES}
 {extra}
 """
@@ -492,6 +502,8 @@ def build(db_url: str, folder: Path, extra_config: str = "") -> World:
     )
     world.decide("P3", at("2026-02-16T10:10"), decision="A")
     world.decide("P4", at("2026-02-16T10:15"), decision="A")
+    # Screened first (an outcome never comes before a decision), then sent to the unit.
+    world.decide("P5", at("2026-02-16T10:30"), decision="D")
     world.decide("P5", at("2026-02-16T11:00"), outcome="forwarded-to-unit")
     world.decide("L1", at("2026-03-09T11:00"), decision="B", section="17")
     for key in ("L3", "L4", "L5"):

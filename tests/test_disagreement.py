@@ -69,7 +69,7 @@ class Mash:
                 self.daemon.letters,
                 self.clock.now(),
                 DecisionRequest(reference, "No role for social care.", "Duty Manager",
-                                outcome="no-further-action"),
+                                decision="A", outcome="no-further-action"),
             )
         self.daemon.run_once()
 

@@ -33,12 +33,16 @@ host = "127.0.0.1"
 tls = "none"
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
 name = "Police Public Protection Desk"
 check_address = "ppd@met.police.example"
 reply_from = ["*@met.police.example"]
 security = "tls"
 [[agency]]
 id = "voluntary"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
 name = "Hackney Family Charity"
 check_address = "safeguarding@charity.example"
 reply_from = ["lead@charity.example"]
@@ -160,8 +164,9 @@ def test_a_parents_gmail_naming_a_school_gets_the_public_letters_until_a_manager
         assert (contact.referrer_kind, contact.referrer_unsure) == ("professional", False)
         record(
             session, cfg, daemon.letters, START,
+            # An outcome follows a screening decision (decision A and its outcome together).
             DecisionRequest("MASH-2026-000001", "School will monitor.", "Duty Manager",
-                            outcome="no-further-action"),
+                            decision="A", outcome="no-further-action"),
         )
         events = [e.action for e in session.execute(select(AuditEvent)).scalars()]
     assert "referrer-set" in events

@@ -139,7 +139,11 @@ def test_chase_and_digest_sweeps_on_two_instances_send_once(fresh_postgres_url: 
         reference = store(session, draft, start, None, 2026).reference
         for _ in range(30):
             request_checks(
-                session, cfg, letters, start, Request(reference, ("police",), "red", "why")
+                session, cfg, letters, start, Request(
+                    reference, ("police",), "red", "why",
+                    requested_by="duty.manager@hackney.example",
+                    consent_override="Urgent concerns; telling the family may raise the risk.",
+                )
             )
     clock = FrozenClock(start + timedelta(hours=4, minutes=1))
 

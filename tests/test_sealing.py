@@ -66,6 +66,8 @@ section47_key = "{keys.unit.fingerprint}"
 
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
+dsa_reference = "London MASH DSA Jan21"
 name = "Police"
 check_address = "police-mash@met.example"
 reply_from = ["*@met.example"]
@@ -125,7 +127,7 @@ def test_every_message_to_a_pgp_agency_is_sealed_whatever_its_kind(
             clock.now(),
             DecisionRequest(
                 "MASH-2026-000001", "Police and school satisfied.", "Duty Manager",
-                outcome="no-further-action",
+                decision="A", outcome="no-further-action",
             ),
         )
     daemon.run_once()

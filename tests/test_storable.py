@@ -25,6 +25,7 @@ MakeConfig = Callable[..., tuple[Config, Path]]
 POLICE = """
 [[agency]]
 id = "police"
+dsa_signed = 2025-01-15
 name = "Police Public Protection Desk"
 check_address = "police-mash@met.example"
 reply_from = ["police-mash@met.example"]

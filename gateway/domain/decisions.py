@@ -102,9 +102,11 @@ def record(
         raise DecisionError(f"no contact {request.reference}")
     if contact.status in CLOSED:
         raise DecisionError(f"{contact.reference} is already {contact.status}: nothing to decide")
-    if request.decision is None and not _has_decision(session, contact):
+    unscreened = contact.channel == "rfi" or contact.status in ("forwarded", "routed-back")
+    if request.decision is None and not unscreened and not _has_decision(session, contact):
         # The screening decision starts the clocks (C: 24 hours, D: 72 hours) and records who
-        # screened the contact; an outcome never comes first.
+        # screened the contact; an outcome never comes first. Information requests and
+        # contacts sent on to the case-holding unit are not screened (protocol 4.2, 4.5, 4.6).
         raise DecisionError(
             f"{contact.reference} has no screening decision yet: record one first (--decision "
             "A, B, C or D), or give --decision with --outcome in the same command"
