@@ -164,9 +164,7 @@ def checks_list(
 @click.argument("check_id", metavar="ID", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def checks_show(
-    state: State, check_id: int, as_json: bool
-) -> None:
+def checks_show(state: State, check_id: int, as_json: bool) -> None:
     """One check: its request, replies (new text, attachments) and timeline."""
     from gateway.domain.checks.request import check_detail
 
@@ -214,9 +212,7 @@ def checks_show(
 @click.option("--dry-run", is_flag=True, help="Print what would be sent now; send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def digest(
-    state: State, dry_run: bool, as_json: bool
-) -> None:
+def digest(state: State, dry_run: bool, as_json: bool) -> None:
     """The managers' digest: --dry-run shows it; without, queue the current slot's digest
     (once per slot, as the daemon's sweep does)."""
     from gateway.reports.digest import gather, send_digest

@@ -75,7 +75,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload)
 
 
-
 class State:
     def __init__(self, config_file: str | None, now: str | None) -> None:
         self.config_file = config_path(config_file)
@@ -203,13 +202,15 @@ def common(func: Callable[..., Any]) -> Callable[..., Any]:
     """`-c` and `--now` are accepted after the sub-command too, and applied to the state."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, sub_config: str | None = None, sub_now: str | None = None,
-                **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, sub_config: str | None = None, sub_now: str | None = None, **kwargs: Any
+    ) -> Any:
         state = click.get_current_context().find_object(State)
         if state is not None:
             state.override(sub_config, sub_now)
         return func(*args, **kwargs)
 
     wrapper = click.option("--now", "sub_now", metavar="ISO-8601", help="Fix the clock.")(wrapper)
-    return click.option("-c", "--config", "sub_config", metavar="FILE",
-                        help="Configuration file.")(wrapper)
+    return click.option("-c", "--config", "sub_config", metavar="FILE", help="Configuration file.")(
+        wrapper
+    )

@@ -23,7 +23,10 @@ def contacts() -> None:
 @click.option("--incomplete", is_flag=True, help="Only contacts missing mandatory fields.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Received on or after.")
 @click.option(
-    "--limit", type=click.IntRange(1, 10_000), default=500, show_default=True,
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
     help="At most this many (a page).",
 )
 @click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many first.")
@@ -82,9 +85,7 @@ def contacts_list(
 @click.argument("reference")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def contacts_show(
-    state: State, reference: str, as_json: bool
-) -> None:
+def contacts_show(state: State, reference: str, as_json: bool) -> None:
     """One contact: its fields and its audit timeline."""
     from sqlalchemy import select
 
@@ -179,5 +180,3 @@ def cases_import(state: State, csv_file: str) -> None:
             ),
         )
     click.echo(f"register replaced: {count} children")
-
-

@@ -42,7 +42,6 @@ def run(state: State, once: bool) -> None:
         raise SystemExit(3)
 
 
-
 @click.command()
 @common
 @pass_state
@@ -77,5 +76,3 @@ def db_upgrade(state: State) -> None:
     config = state.config()
     Database(config.gateway.database).upgrade()
     click.echo("database is up to date")
-
-

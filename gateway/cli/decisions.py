@@ -106,9 +106,7 @@ def decide(
 @click.argument("reference")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def audit_show(
-    state: State, reference: str, as_json: bool
-) -> None:
+def audit_show(state: State, reference: str, as_json: bool) -> None:
     """A contact's whole timeline: messages in and out, shares, decisions, letters."""
     from gateway.reports.audit import as_row, share_lines, timeline_events
     from gateway.store import ledger
@@ -183,9 +181,7 @@ def templates() -> None:
 @click.option("--html", "as_html", is_flag=True, help="The HTML part, not the text part.")
 @click.option("--public", is_flag=True, help="An outcome letter as the public gets it.")
 @click.option("--section", type=click.Choice(["17", "47"]), help="A statutory section.")
-def templates_preview(
-    name: str | None, as_html: bool, public: bool, section: str | None
-) -> None:
+def templates_preview(name: str | None, as_html: bool, public: bool, section: str | None) -> None:
     """Render template NAME with sample data (no NAME: list them)."""
     from gateway.outbound.compose import Letters
     from gateway.outbound.samples import SAMPLES

@@ -57,5 +57,3 @@ def demo(
         directory, keep, speed=speed, days=days, color=not no_color, summary_json=summary_json
     )
     raise SystemExit(code)
-
-

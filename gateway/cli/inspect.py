@@ -21,9 +21,7 @@ from gateway.store.db import Database, SchemaOutOfDate
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def inspect(
-    state: State, files: tuple[str, ...], as_json: bool
-) -> None:
+def inspect(state: State, files: tuple[str, ...], as_json: bool) -> None:
     """Show what the gateway would decide for raw messages; changes nothing."""
     config = _config_or_default(state)
     now = state.clock().now()
@@ -109,5 +107,3 @@ def _config_or_default(state: State) -> Config:
         '[smtp]\nhost = "127.0.0.1"\ntls = "none"\n',
         "(defaults)",
     )
-
-

@@ -20,9 +20,7 @@ def quarantine() -> None:
 @common
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
-def quarantine_list(
-    state: State, as_json: bool
-) -> None:
+def quarantine_list(state: State, as_json: bool) -> None:
     """List quarantined messages."""
     from gateway.inbound.quarantine import quarantine_list as listing
 
@@ -88,9 +86,7 @@ def quarantine_show(
     help="The [[manager]] releasing it (name or address) [default: the one whose os_user you are].",
 )
 @pass_state
-def quarantine_release(
-    state: State, message_id: int, actor: str | None
-) -> None:
+def quarantine_release(state: State, message_id: int, actor: str | None) -> None:
     """Send a quarantined message through the pipeline again."""
     from gateway.inbound.quarantine import NotQuarantined
     from gateway.inbound.quarantine import quarantine_release as release
@@ -103,5 +99,3 @@ def quarantine_release(
     except NotQuarantined as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"message {message_id} released; the next run processes it again")
-
-

@@ -46,5 +46,3 @@ def status(state: State, as_json: bool) -> None:
             )
 
     emit(data, as_json, text)
-
-

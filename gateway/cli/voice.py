@@ -76,9 +76,7 @@ def disagreements_list(state: State, open_only: bool, as_json: bool) -> None:
 @disagreements.command("resolve")
 @common
 @click.argument("reference")
-@click.option(
-    "--outcome", required=True, type=click.Choice(["upheld", "not-upheld", "escalated"])
-)
+@click.option("--outcome", required=True, type=click.Choice(["upheld", "not-upheld", "escalated"]))
 @click.option("--reason", required=True, help="Why: the professional is sent it.")
 @click.option("--by", help="The manager resolving it [default: the login name's manager].")
 @pass_state
@@ -107,6 +105,8 @@ def disagreements_resolve(
         raise click.ClickException(str(exc)) from None
     for line in done:
         click.echo(line)
+
+
 @click.group()
 def rfi() -> None:
     """Information requests from other agencies (protocol 4.6)."""

@@ -74,10 +74,6 @@ def timeline_events(session: Session, reference: str) -> list[AuditEvent]:
     return list(session.execute(query).scalars())
 
 
-def timeline(session: Session, reference: str) -> list[dict[str, Any]]:
-    return [as_row(e) for e in timeline_events(session, reference)]
-
-
 COLUMNS = ("id", "at", "kind", "action", "actor", "reference", "recipient", "purpose", "detail")
 
 
