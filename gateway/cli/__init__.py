@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli import (
+    alerts,
     audit,
     checks,
     contacts,
@@ -65,6 +66,8 @@ for command in (
     decisions.decide,
     decisions.templates,
     keys.keys,
+    alerts.alerts,
+    alerts.outbox,
 ):
     cli.add_command(command)
 audit.audit.add_command(decisions.audit_show)

@@ -65,7 +65,7 @@ def contacts_list(
                 for f, on in (
                     ("incomplete", c["incomplete"]),
                     ("out of hours", c["out_of_hours"]),
-                    ("URGENT", c["immediate_risk"]),
+                    ("URGENT", c["urgent"]),
                 )
                 if on
             ]
@@ -88,7 +88,7 @@ def contacts_show(
     """One contact: its fields and its audit timeline."""
     from sqlalchemy import select
 
-    from gateway.domain.contacts import summary
+    from gateway.domain.contacts import summary, urgent_reasons
     from gateway.store.models import AuditEvent, Contact
 
     db = state.read_database(state.config())
@@ -98,7 +98,7 @@ def contacts_show(
         ).scalar_one_or_none()
         if contact is None:
             raise click.ClickException(f"no contact {reference}")
-        data = summary(contact)
+        data = summary(contact, urgent_reasons(session, [contact.id]).get(contact.id))
         data["referral"] = contact.referral
         data["timeline"] = [
             {
@@ -119,6 +119,8 @@ def contacts_show(
         click.echo(f"{d['reference']}: {d['source']}, {d['status']}, received {d['received_at']}")
         if d["missing"]:
             click.echo(f"missing: {', '.join(d['missing'])}")
+        for reason in d["urgent_reasons"]:
+            click.echo(f"URGENT: {reason['why']} (message {reason['message']})")
         for child in d["children"]:
             click.echo(
                 f"child: {child['given_name']} {child['family_name'] or ''} "

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring
+from gateway.domain.alerts import AlertInfo
 from gateway.domain.cases import CaseMatch, find_case
 from gateway.domain.checks.replies import CheckInfo
 from gateway.inbound.apply import Applier
@@ -27,6 +28,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.outbound.compose import Letters
 from gateway.retry import backoff
+from gateway.store.alert_models import Alert
 from gateway.store.db import Database
 from gateway.store.models import Check, Contact, Message, OutboxRow, SeenSignature
 from gateway.timescales import BusinessCalendar
@@ -107,6 +109,11 @@ class DbLookup:
         query = select(SeenSignature.id).where(SeenSignature.payload_sha256 == payload_sha256)
         return self.session.execute(query).first() is not None
 
+    def alert_by_token(self, token: str) -> AlertInfo | None:
+        query = select(Alert).where(Alert.token == token.upper())
+        alert = self.session.execute(query).scalar_one_or_none()
+        return AlertInfo.of(alert) if alert is not None else None
+
     def contact_exists(self, reference: str) -> bool:
         found = self.session.execute(
             select(Contact.id).where(Contact.reference == reference)
@@ -180,7 +187,8 @@ class Processor:
                     or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                     or_(Message.lease_until.is_(None), Message.lease_until < now),
                 )
-                .order_by(Message.id)
+                # Urgent-looking mail first: it never waits behind routine mail ahead of it.
+                .order_by(Message.priority.desc(), Message.id)
                 .limit(batch)
             )
             if self.db.skip_locked():

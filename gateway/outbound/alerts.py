@@ -19,9 +19,13 @@ def manager_alert(
     action: str,
     reference: str | None = None,
     purpose: str = "manager-alert",
+    recipients: Sequence[str] | None = None,
+    priority: int = 0,
 ) -> OutgoingMail | None:
-    """None when no manager is configured (the event is still in the ledger and the log)."""
-    if not config.manager:
+    """None when nobody is there to tell (the event is still in the ledger and the log).
+    RECIPIENTS: someone other than the managers (an alert about an alert)."""
+    to = tuple(recipients) if recipients is not None else config.manager_addresses
+    if not to:
         return None
     local = now.astimezone(ZoneInfo(config.gateway.timezone))
     return OutgoingMail(
@@ -33,7 +37,8 @@ def manager_alert(
             "reference": reference,
             "sent_at": local.strftime("%A %d %B %Y %H:%M %Z"),
         },
-        recipients=config.manager_addresses,
+        recipients=to,
         purpose=purpose,
         subject_ref=reference,
+        priority=priority,
     )

@@ -28,7 +28,9 @@ def enqueue(
     source_message_id: int | None = None,
 ) -> OutboxRow:
     """Build the bytes now (fixed Message-ID) and queue them, with the ledger event."""
-    message_id = new_message_id(config.gateway.mash_address, mail.message_id_tag)
+    message_id = new_message_id(
+        config.gateway.mash_address, mail.message_id_tag, mail.message_id_kind
+    )
     raw = build_mime(
         letters,
         mail,
@@ -57,6 +59,7 @@ def enqueue(
         next_attempt_at=now,
         created_at=now,
         source_message_id=source_message_id,
+        priority=mail.priority,
     )
     session.add(row)
     session.flush()
@@ -203,7 +206,8 @@ def claim_due(
             OutboxRow.next_attempt_at <= now,
             or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
         )
-        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        # Urgent alerts first: they never wait behind routine mail queued before them.
+        .order_by(OutboxRow.priority.desc(), OutboxRow.next_attempt_at, OutboxRow.id)
         .limit(limit)
     )
     if skip_locked:

@@ -14,6 +14,7 @@ from gateway.config import Config
 from gateway.mail.addresses import without_addresses
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
+from gateway.outbound.failed import failure_alert, is_alert
 from gateway.outbound.outbox import claim_due, enqueue, renew_lease
 from gateway.outbound.smtp import Delivery
 from gateway.retry import backoff
@@ -176,23 +177,15 @@ class OutboxSender:
                 self._alert_failed(session, row, delivery.detail, now)
 
     def _alert_failed(self, session: Session, row: OutboxRow, detail: str, now: datetime) -> None:
-        if row.purpose == "manager-alert":
-            # An alert about a failed alert would loop; the ledger and log carry it.
-            return
-        self._alert(
-            session,
-            row,
-            "a message could not be delivered",
-            [f"Purpose: {row.purpose}", f"Outbox row: {row.id}", f"Server said: {detail}"],
-            "Check the recipient address and contact the recipient another way.",
-            now,
-        )
+        mail = failure_alert(self.config, now, row, "a message could not be delivered", detail)
+        if mail is not None:
+            enqueue(session, self.config, self.letters, mail, now)
 
     def _alert_refused(
         self, session: Session, row: OutboxRow, delivery: Delivery, now: datetime
     ) -> None:
-        if row.purpose == "manager-alert":
-            return
+        if is_alert(row.purpose):
+            return  # the others got it; the refused ones are in the ledger and the log
         self._alert(
             session,
             row,

@@ -79,8 +79,13 @@ class Message(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     steps: Mapped[list[str] | None] = mapped_column(JSON)
     header_message_id: Mapped[str | None] = mapped_column(String(998))
+    # 1 when it looks urgent at ingest: processed before routine mail queued ahead of it.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_messages_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_messages_due", "state", "next_attempt_at"),
+        Index("ix_messages_priority", "state", "priority"),
+    )
 
 
 class MessageSource(Base):
@@ -142,6 +147,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # 1 for urgent alerts: sent before routine mail queued ahead of them.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
 
@@ -216,6 +223,11 @@ class Contact(Base):
     # After decision C or D, when the next decision or outcome is due; alerted once overdue.
     decision_due_at: Mapped[datetime | None] = mapped_column(index=True)
     decision_alerted_at: Mapped[datetime | None]
+    # The urgency screen found something in one of its messages (reasons: urgent_reasons).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Forwarded to the case-holding unit: when, and by whom, the unit confirmed it has it.
+    received_by_unit_at: Mapped[datetime | None]
+    received_by_unit: Mapped[str | None] = mapped_column(String(320))
 
     __table_args__ = (
         Index("ix_contacts_status_received", "status", "received_at"),
