@@ -122,6 +122,7 @@ def outbox_list(state: State, failed: bool, as_json: bool) -> None:
 @pass_state
 def outbox_retry(state: State, row_id: int, by: str) -> None:
     """Send a failed or bounced message again (after the address or the server is fixed)."""
+    from gateway.domain.checks.records import resend_undeliverable
     from gateway.outbound.failed import RetryRefused, retry
 
     config = state.config()
@@ -130,7 +131,10 @@ def outbox_retry(state: State, row_id: int, by: str) -> None:
     now = state.clock().now()
     with db.transaction() as session:
         try:
-            retry(session, row_id, who, now)
+            row = retry(session, row_id, who, now)
         except RetryRefused as exc:
             raise click.ClickException(str(exc)) from None
+        resent_check = resend_undeliverable(session, row.header_message_id, now, who)
     click.echo(f"outbox row {row_id} queued again by {who}; the daemon sends it")
+    if resent_check:
+        click.echo("its check is waiting for an answer again")

@@ -133,6 +133,44 @@ def contacts_show(
     emit(data, as_json, text)
 
 
+@contacts.command("received")
+@common
+@click.argument("reference")
+@click.option("--by", "by", required=True, metavar="WHO", help="Who in the unit confirmed it.")
+@pass_state
+def contacts_received(state: State, reference: str, by: str) -> None:
+    """Record that the case-holding unit has the contact forwarded to it."""
+    from sqlalchemy import select
+
+    from gateway.store.models import Contact
+
+    db = state.database(state.config())
+    now = state.clock().now()
+    with db.transaction() as session:
+        contact = session.execute(
+            select(Contact).where(Contact.reference == reference)
+        ).scalar_one_or_none()
+        if contact is None:
+            raise click.ClickException(f"no contact {reference}")
+        if contact.status not in ("forwarded", "routed-back"):
+            raise click.ClickException(
+                f"{reference} is {contact.status}: only a contact forwarded to a unit is received"
+            )
+        contact.received_by_unit_at = now
+        contact.received_by_unit = by
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="unit-received",
+                actor=by,
+                subject_ref=reference,
+                purpose="the case-holding unit confirmed it has the contact",
+            ),
+        )
+    click.echo(f"{reference}: received by the unit ({by})")
+
+
 @click.group()
 def cases() -> None:
     """The register of children open to children's social care."""

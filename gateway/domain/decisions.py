@@ -95,7 +95,7 @@ def record(
     ).scalar_one_or_none()
     if contact is None:
         raise DecisionError(f"no contact {request.reference}")
-    if contact.status in CLOSED:
+    if contact.status in CLOSED and _has_outcome(session, contact):
         raise DecisionError(f"{contact.reference} is already {contact.status}: nothing to decide")
     done: list[str] = []
     calendar = BusinessCalendar.from_config(config)
@@ -140,6 +140,15 @@ def record(
             )
         )
     return done
+
+
+def _has_outcome(session: Session, contact: Contact) -> bool:
+    """A contact the front door forwarded to the case-holding unit has no outcome yet: a
+    manager may still record one (the unit's answer, or closing it with a reason)."""
+    found = session.execute(
+        select(Decision.id).where(Decision.contact_id == contact.id, Decision.kind == "outcome")
+    ).first()
+    return found is not None or contact.status == "closed"
 
 
 def _store(

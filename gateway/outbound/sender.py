@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -59,7 +60,11 @@ class OutboxSender:
         transport: Transport,
         letters: Letters,
         owner: str,
+        on_failed: Callable[[Session, OutboxRow, datetime], None] = lambda _s, _r, _n: None,
     ) -> None:
+        # Told, in the failure's transaction, of every permanent failure (the daemon wires
+        # the checks in: a check request refused outright makes its check undeliverable).
+        self.on_failed = on_failed
         self.db = db
         self.config = config
         self.clock = clock
@@ -175,6 +180,7 @@ class OutboxSender:
                     attempts=row.attempts,
                 )
                 self._alert_failed(session, row, delivery.detail, now)
+                self.on_failed(session, row, now)
 
     def _alert_failed(self, session: Session, row: OutboxRow, detail: str, now: datetime) -> None:
         mail = failure_alert(self.config, now, row, "a message could not be delivered", detail)

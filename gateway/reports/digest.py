@@ -22,6 +22,12 @@ from gateway.domain.checks.request import OPEN_STATES, RAGS
 from gateway.durations import format_duration
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
+from gateway.reports.attention import (
+    failed_lines,
+    undeliverable_lines,
+    urgent_contacts,
+    urgent_lines,
+)
 from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import AuditEvent, Check, Contact, DigestRun, Message
@@ -74,8 +80,16 @@ def gather(
 ) -> list[Section]:
     """The digest's non-empty sections. References only: the detail is in `contacts show`."""
     sections: list[Section] = []
+    # Urgent contacts first, under their own heading (the alert went at once; this is the
+    # reminder that a person must act on each).
+    urgent = urgent_contacts(session, now)
+    if urgent:
+        sections.append(Section("URGENT contacts", urgent_lines(session, urgent, now)))
 
     sections.extend(_check_sections(session, calendar, now))
+    lines = undeliverable_lines(session, now)
+    if lines:
+        sections.append(Section("Checks that could not be delivered", lines))
 
     screening = session.execute(
         select(Contact)
@@ -102,13 +116,11 @@ def gather(
     # Until a manager records a decision, a contact stays open (protocol 4: within 24 hours).
     waiting = session.execute(
         select(Contact)
-        .where(Contact.status == "open", Contact.channel != "rfi")
-        .order_by(Contact.immediate_risk.desc(), Contact.received_at)
+        .where(Contact.status == "open", Contact.channel != "rfi", Contact.urgent.is_(False))
+        .order_by(Contact.received_at)
     ).scalars()
     lines = [
-        f"{c.reference} ({c.source}, received {_ago(now, c.received_at)} ago)"
-        + (" URGENT" if c.immediate_risk else "")
-        for c in waiting
+        f"{c.reference} ({c.source}, received {_ago(now, c.received_at)} ago)" for c in waiting
     ]
     if lines:
         sections.append(Section("Contacts waiting for a decision", lines))
@@ -164,6 +176,10 @@ def gather(
     ]
     if lines:
         sections.append(Section("New correspondence on contacts", lines))
+
+    lines = failed_lines(session, now)
+    if lines:
+        sections.append(Section("Messages that could not be delivered", lines))
 
     quarantined = session.execute(
         select(Message.id, Message.quarantine_reason, Message.received_at)
