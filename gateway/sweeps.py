@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.domain.alerts import escalate_due
+from gateway.domain.alert_ladder import escalate_due
 from gateway.domain.checks.chase import chase_due
 from gateway.domain.decisions import alert_overdue_decisions
 from gateway.durations import format_duration

@@ -290,3 +290,49 @@ def test_in_hours_an_urgent_alert_goes_to_the_managers_only(
     # The EDT was not sent it, so the EDT's word does not acknowledge it.
     mash.arrive(reply_to(mash.to(MANAGER)[0], EDT, "noted", 1))
     assert mash.alerts()[0].acknowledged_at is None
+
+
+def test_the_edts_copy_is_sealed_to_its_pinned_key(
+    sqlite_url: str,
+    dovecot: Dovecot,
+    smtp_sink: RecordingSmtp,
+    make_config: MakeConfig,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from pgp_world import Party
+
+    short = tmp_path_factory.mktemp("edt")  # gpg-agent's socket path has a length limit
+    mash_party = Party(short, "Hackney MASH", "mash@hackney.example")
+    edt_party = Party(short, "Emergency Duty Team", EDT)
+    home = short / "gateway"
+    try:
+        mash = Mash(
+            dovecot,
+            smtp_sink,
+            make_config,
+            sqlite_url,
+            SATURDAY_NIGHT,
+            extra=EXTRA.replace(
+                f'edt_address = "{EDT}"',
+                f'edt_address = "{EDT}"\nedt_key = "{edt_party.fingerprint}"',
+            ),
+            gateway_extra=f'gnupg_home = "{home}"\nsigning_key = "{mash_party.fingerprint}"',
+        )
+        keyring = mash.daemon.keyring
+        assert keyring is not None
+        keyring.import_keys(mash_party.secret())
+        keyring.import_keys(edt_party.public())
+        mash.arrive(urgent_referral())
+        (sealed,) = mash.to(EDT)
+        outer = _mail(sealed)
+        assert outer.get_content_type() == "multipart/encrypted"
+        assert b"Amira" not in sealed.data and b"Mare Street" not in sealed.data
+        (alert,) = mash.alerts()
+        assert f"[ALERT #{alert.token}]" in str(outer["Subject"])
+        inner = edt_party.decrypt(sealed.data)
+        assert b"Amira Okafor" in inner and b"12 Mare Street" in inner
+        # The managers' copy is not encrypted (they have no pinned key here).
+        assert b"The form says immediate risk" in mash.to(MANAGER)[0].data
+    finally:
+        for party_home in (mash_party.home, edt_party.home, home):
+            subprocess.run(["gpgconf", "--homedir", str(party_home), "--kill", "all"], check=False)

@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.clock import Clock
 from gateway.config import Config
 from gateway.domain.checks.request import TOKEN_ALPHABET, TOKEN_LENGTH, new_token
 from gateway.domain.urgency import Reason
@@ -32,7 +31,6 @@ from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.store import ledger
 from gateway.store.alert_models import Alert, UrgentReason
-from gateway.store.db import Database
 from gateway.store.models import Contact
 from gateway.timescales import BusinessCalendar
 
@@ -156,7 +154,7 @@ def _edt_values(contact: Contact | None, text: str | None) -> dict[str, Any]:
     }
 
 
-def _mails(
+def alert_mails(
     config: Config,
     alert: Alert,
     contact: Contact | None,
@@ -257,7 +255,7 @@ def raise_alert(
     )
     session.add(alert)
     session.flush()
-    for mail in _mails(config, alert, contact, text, now, rung=0, edt=edt):
+    for mail in alert_mails(config, alert, contact, text, now, rung=0, edt=edt):
         enqueue(session, config, letters, mail, now, source_message_id=message_id)
     ledger.append(
         session,
@@ -326,65 +324,6 @@ def may_acknowledge(config: Config, sent_to_edt: bool, sender: str | None) -> st
     if sent_to_edt and edt is not None and edt.lower() == sender:
         return f"Emergency Duty Team <{edt}>"
     return None
-
-
-def escalate_due(db: Database, config: Config, clock: Clock, letters: Letters) -> int:
-    """Send every escalation now due, one rung each; the number sent."""
-    now = clock.now()
-    calendar = BusinessCalendar.from_config(config)
-    sent = 0
-    with db.transaction() as session:
-        query = (
-            select(Alert)
-            .where(
-                Alert.acknowledged_at.is_(None),
-                Alert.next_escalation_at.is_not(None),
-                Alert.next_escalation_at <= now,
-            )
-            .order_by(Alert.next_escalation_at)
-        )
-        if db.skip_locked():
-            query = query.with_for_update(skip_locked=True)
-        for alert in session.execute(query).scalars():
-            # After downtime only the highest rung due is sent, once.
-            rungs = config.alerts.escalations
-            elapsed = now - alert.raised_at
-            due_rung = min(rungs, int(elapsed / config.alerts.acknowledge_within))
-            rung = max(alert.rung + 1, due_rung)
-            if rung > rungs:
-                alert.next_escalation_at = None
-                continue
-            out_of_hours = not calendar.is_open(now)
-            edt = edt_due(config, out_of_hours) or alert.edt
-            contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
-            for mail in _mails(config, alert, contact, None, now, rung=rung, edt=edt):
-                enqueue(session, config, letters, mail, now)
-            ledger.append(
-                session,
-                now,
-                ledger.Event(
-                    action="alert-escalated",
-                    subject_ref=alert.reference,
-                    recipient=", ".join(everyone(config, rung, edt)),
-                    purpose=alert.title,
-                    detail={
-                        "alert": alert.id,
-                        "token": alert.token,
-                        "rung": rung,
-                        "skipped": list(range(alert.rung + 1, rung)),
-                        "unacknowledged_for": str(elapsed),
-                    },
-                ),
-            )
-            log.error("alert %s not acknowledged: escalation %s sent", alert.id, rung)
-            alert.rung = rung
-            alert.next_escalation_at = (
-                alert.raised_at + config.alerts.acknowledge_within * (rung + 1)
-                if rung < rungs
-                else None
-            )
-            sent += 1
-    return sent
 
 
 def alert_state(alert: Alert) -> str:

@@ -106,6 +106,8 @@ def store(
         missing=list(draft.missing),
         out_of_hours=draft.out_of_hours,
         immediate_risk=draft.immediate_risk,
+        # Immediate risk is urgent; the reasons are added by whoever raised its alert.
+        urgent=draft.immediate_risk,
         referral=draft.referral,
         reply_address=draft.reply_address,
         message_id=message_id,

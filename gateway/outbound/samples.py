@@ -117,7 +117,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "items": 2,
         "sections": [
             {
-                "title": "Critical: possible immediate risk",
+                "title": "URGENT: possible immediate risk",
                 "lines": ["MASH-2026-000125 (email, received Mon 22:10) [out of hours]"],
             },
             {

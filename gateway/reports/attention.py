@@ -25,13 +25,14 @@ def _ago(now: datetime, then: datetime) -> str:
 def urgent_contacts(
     session: Session, now: datetime, *, since: datetime | None = None
 ) -> list[Contact]:
-    """Urgent contacts still open, and any made urgent since SINCE, most recent worry first."""
-    still_open = Contact.status != "closed"
+    """Urgent contacts, the most recent first."""
+    # The digest: every urgent contact still open. The agenda: those received since the last
+    # agenda, or made urgent since (a reply, a partner's answer), whatever their state.
+    wanted = Contact.status != "closed"
     if since is not None:
-        # Made urgent since the last agenda, even if closed meanwhile.
         recent = select(UrgentReason.contact_id).where(UrgentReason.found_at > since)
-        still_open = or_(still_open, Contact.id.in_(recent))
-    query = select(Contact).where(Contact.urgent.is_(True), still_open)
+        wanted = or_(Contact.received_at > since, Contact.id.in_(recent))
+    query = select(Contact).where(Contact.urgent.is_(True), wanted)
     return list(session.execute(query.order_by(Contact.received_at.desc())).scalars())
 
 

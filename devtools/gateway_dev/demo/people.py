@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
-from gateway_dev.demo.world import MANAGER, MASH, Identity
+from gateway_dev.demo.world import EDT, MANAGER, MASH, Identity
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -96,6 +96,29 @@ def worried_neighbour(at: datetime) -> bytes:
     msg.set_content(
         "I keep hearing a child screaming late at night next door and he is often left alone.\n"
     )
+    return msg.as_bytes(policy=SMTP)
+
+
+def night_referral(at: datetime) -> bytes:
+    """An A&E nurse, near midnight: the form says immediate risk; the MASH is closed."""
+    msg = _mail("Jo Nurse <jo.nurse@nhs.example>", "Urgent MASH referral - Maya Cole", at)
+    msg.set_content(
+        "Referrer's name: Jo Nurse\nRole: Emergency department nurse\n"
+        "Organisation: Homerton Hospital\nEmail: jo.nurse@nhs.example\nPhone: 020 8510 5555\n"
+        "Child's name: Maya Cole\nDate of birth: 09/09/2018\n"
+        "Address: 7 Navarino Road, London E8 1AD\nParents/carers: Mother Dee Cole\n"
+        "Concern: Maya came in with her mother, who says her partner threatened to kill them "
+        "both tonight; they cannot go home.\nCategory: Domestic abuse\nImmediate risk: Yes\n"
+        "Parents aware: Yes\nConsent: Given by mother\n"
+    )
+    return msg.as_bytes(policy=SMTP)
+
+
+def edt_acknowledges(alert: EmailMessage, at: datetime) -> bytes:
+    """The Emergency Duty Team answers an urgent alert from its own address."""
+    msg = _mail(f"Emergency Duty Team <{EDT}>", f"RE: {alert['Subject']}", at)
+    msg["In-Reply-To"] = str(alert["Message-ID"])
+    msg.set_content("EDT has this; a duty social worker is on the way.\n\nEDT")
     return msg.as_bytes(policy=SMTP)
 
 

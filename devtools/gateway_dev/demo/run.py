@@ -28,9 +28,19 @@ from gateway.clock import FrozenClock
 from gateway.config import load_config
 from gateway.daemon import Daemon
 from gateway.reports.status import status
+from gateway.store.alert_models import Alert
 from gateway.store.models import AuditEvent, Check, Contact, Decision, Message, OutboxRow
 from gateway_dev.demo.scenario import LONDON, START, Script, partners
-from gateway_dev.demo.world import MANAGER, MASH, MEETING, SOCIAL_WORK, USERS, Identity, World
+from gateway_dev.demo.world import (
+    EDT,
+    MANAGER,
+    MASH,
+    MEETING,
+    SOCIAL_WORK,
+    USERS,
+    Identity,
+    World,
+)
 
 STEP = timedelta(minutes=20)
 DEFAULT_SPEED = 4320.0  # simulated seconds per real second: three days in a minute
@@ -51,6 +61,9 @@ signing_key = "{mash.fingerprint}"
 host = "127.0.0.1"
 port = {world.smtp.port}
 tls = "none"
+
+[hours]
+edt_address = "{EDT}"
 
 [digest]
 times = ["09:00", "13:00", "16:00"]
@@ -120,6 +133,8 @@ class Summary:
     agendas: int
     quarantined: int
     bounces: int
+    urgent_alerts: int
+    alerts_acknowledged: int
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -172,6 +187,8 @@ def _summary(daemon: Daemon) -> Summary:
             agendas=count(OutboxRow, OutboxRow.purpose == "daily MASH meeting agenda"),
             quarantined=count(Message, Message.state == "quarantined"),
             bounces=count(AuditEvent, AuditEvent.action == "mail-bounced"),
+            urgent_alerts=count(Alert),
+            alerts_acknowledged=count(Alert, Alert.acknowledged_at.is_not(None)),
         )
 
 
@@ -191,6 +208,9 @@ _SHOWN = {
     "decision-overdue": "!!!",
     "message-quarantined": "!!!",
     "command-received": "IN ",
+    "urgent-alert": "!!!",
+    "alert-escalated": "!!!",
+    "alert-acknowledged": "IN ",
 }
 
 
@@ -226,6 +246,12 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "decision-overdue": f"screening decision overdue on {ref}",
         "message-quarantined": f"message quarantined: {detail.get('reason')}",
         "command-received": f"manager's signed command: {detail.get('command')} ({ref})",
+        "urgent-alert": f"URGENT alert {detail.get('alert')} on {ref}: {detail.get('what')}"
+        f"{', to the EDT too' if detail.get('edt') else ''}",
+        "alert-escalated": f"alert {detail.get('alert')} on {ref} not acknowledged: "
+        f"sent again (rung {detail.get('rung')})",
+        "alert-acknowledged": f"alert {detail.get('alert')} on {ref} acknowledged by "
+        f"{event.actor} ({detail.get('via')})",
     }[event.action]
     style = {"IN ": "cyan", "OUT": "green", "DEC": "magenta", "!!!": "bold red"}[mark]
     return style, f"{mark}  {text}"

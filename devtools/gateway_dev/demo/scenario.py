@@ -89,6 +89,23 @@ class Script:
                 lambda t: send(people.worried_neighbour(t), t),
             ),
             (
+                # Nobody at the MASH reads this tonight: the alert's first rung goes out at
+                # 22:00, and the EDT, which has it too, answers at 22:20.
+                at(0, 22, 20),
+                "the EDT reads its mail and acknowledges the alerts",
+                self.edt_acknowledges,
+            ),
+            (
+                at(0, 23, 40),
+                "an A&E nurse refers a child at immediate risk, at night",
+                lambda t: send(people.night_referral(t), t),
+            ),
+            (
+                at(0, 23, 55),
+                "the EDT acknowledges the nurse's alert",
+                self.edt_acknowledges,
+            ),
+            (
                 at(1, 2, 20),
                 "police send an overnight Merlin notification",
                 lambda t: send(people.police_notification(t), t),
@@ -220,6 +237,21 @@ class Script:
             self.send(raw, when)
 
         return send
+
+    def edt_acknowledges(self, when: datetime) -> None:
+        """The EDT answers each urgent alert it has not answered yet (repeats included)."""
+        seen = self.seen.setdefault("edt", set())
+        client = self.world.imap.session("edt")
+        client.select_folder("INBOX", readonly=True)
+        uids = [uid for uid in client.search("ALL") if uid not in seen]
+        fetched = client.fetch(uids, ["BODY.PEEK[HEADER]"]) if uids else {}
+        for uid, data in sorted(fetched.items()):
+            seen.add(uid)
+            message = message_from_bytes(data[b"BODY[HEADER]"], policy=default)
+            subject = str(message["Subject"] or "")
+            if "[ALERT #" in subject and "NOT ACKNOWLEDGED" not in subject:
+                assert isinstance(message, EmailMessage)
+                self.send(people.edt_acknowledges(message, when), when)
 
     def _new_requests(self, user: str) -> list[EmailMessage]:
         seen = self.seen.setdefault(user, set())

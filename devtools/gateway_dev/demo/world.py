@@ -17,12 +17,14 @@ MASH = f"mash@{DOMAIN}"
 MANAGER = f"duty.manager@{DOMAIN}"
 MEETING = f"mash-meeting@{DOMAIN}"
 SOCIAL_WORK = f"s47-unit@{DOMAIN}"
+EDT = f"edt@{DOMAIN}"  # the Emergency Duty Team: the MASH's night and weekends
 # One IMAP login per person or team; the SMTP server delivers by address.
 ADDRESSES = {
     MASH: "mash",
     MANAGER: "manager",
     MEETING: "manager",
     SOCIAL_WORK: "socialwork",
+    EDT: "edt",
     "police-mash@met.example": "police",
     "health-mash@nhs.example": "health",
     "duty@probation.example": "probation",
