@@ -24,8 +24,9 @@ import sys
 import tempfile
 import threading
 import time
+from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, default
 from pathlib import Path
 
 from gateway_dev.localworld.dovecot import Dovecot
@@ -102,7 +103,8 @@ class Alerts:
         self.times: list[float] = []
 
     def on_message(self, received: Received) -> None:
-        if MANAGER in received.recipients and b"[ALERT #" in received.data[:4096]:
+        subject = str(message_from_bytes(received.data, policy=default).get("Subject", ""))
+        if MANAGER in received.recipients and "[ALERT #" in subject and "NOT ACK" not in subject:
             with self.accepted:
                 self.times.append(time.perf_counter())
                 self.accepted.notify_all()

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
-from gateway_dev.demo.world import EDT, MANAGER, MASH, Identity
+from gateway_dev.demo.world import MANAGER, MASH, Identity
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -114,11 +114,11 @@ def night_referral(at: datetime) -> bytes:
     return msg.as_bytes(policy=SMTP)
 
 
-def edt_acknowledges(alert: EmailMessage, at: datetime) -> bytes:
-    """The Emergency Duty Team answers an urgent alert from its own address."""
-    msg = _mail(f"Emergency Duty Team <{EDT}>", f"RE: {alert['Subject']}", at)
+def acknowledges(sender: str, alert: EmailMessage, text: str, at: datetime) -> bytes:
+    """A manager, or the Emergency Duty Team, answers an urgent alert from its own address."""
+    msg = _mail(sender, f"RE: {alert['Subject']}", at)
     msg["In-Reply-To"] = str(alert["Message-ID"])
-    msg.set_content("EDT has this; a duty social worker is on the way.\n\nEDT")
+    msg.set_content(text)
     return msg.as_bytes(policy=SMTP)
 
 

@@ -217,7 +217,8 @@ _SHOWN = {
 def _line(event: AuditEvent) -> tuple[str, str] | None:
     """(style, text) for a ledger row worth showing."""
     if event.action == "mail-queued" and event.purpose and "alert" in event.purpose:
-        return "bold red", f"OUT  alert to the managers ({event.purpose}) {event.subject_ref or ''}"
+        to = "the EDT" if "Emergency Duty Team" in event.purpose else "the managers"
+        return "bold red", f"OUT  alert to {to} ({event.purpose}) {event.subject_ref or ''}"
     mark = _SHOWN.get(event.action)
     if mark is None:
         return None
@@ -236,7 +237,10 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "check-out-of-office": f"out-of-office from {detail.get('agency')} on {ref}",
         "check-chased": f"reminder {detail.get('rung')} on {ref}"
         f"{' copied to escalation' if detail.get('escalated') else ''}",
-        "check-withdrawn": f"check to {detail.get('agency')} on {ref} withdrawn: no longer needed",
+        "check-withdrawn": f"undeliverable check to {detail.get('agency')} on {ref} settled "
+        "by the outcome"
+        if detail.get("undeliverable")
+        else f"check to {detail.get('agency')} on {ref} withdrawn: no longer needed",
         "mail-bounced": f"bounce: {event.purpose} ({ref})",
         "decision-recorded": f"decision {detail.get('decision')} on {ref} by {event.actor}",
         "outcome-recorded": f"outcome {detail.get('outcome')} on {ref}",

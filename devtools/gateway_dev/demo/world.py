@@ -31,6 +31,7 @@ ADDRESSES = {
     "senior-manager@probation.example": "probation",
     "dsl@stjohns-school.example": "school",
     "hana.visitor@nhs.example": "visitor",
+    "jo.nurse@nhs.example": "nurse",
     "worried.neighbour@mail.example": "neighbour",
 }
 USERS = {user: f"demo-{user}-{os.getpid()}" for user in set(ADDRESSES.values())}
