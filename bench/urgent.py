@@ -5,9 +5,9 @@ and a recording aiosmtpd server. Each sample APPENDs one urgent referral (immedi
 yes) and times until the SMTP server has accepted the managers' alert for it. Two runs:
 
 - quiet: 100 urgent referrals, one at a time, nothing else to do;
-- busy: the same with 1,000 routine referrals queued ahead (appended first, topped up
-  whenever fewer than 200 are left), each of which is a contact and an acknowledgement;
-  urgent work must not wait behind them.
+- busy: the same with 1,000 routine referrals queued ahead of each one (committed to the
+  gateway's queue as the SMTP listener would, topped up to 1,000 before every sample), each
+  of which becomes a contact and an acknowledgement; urgent work must not wait behind them.
 
 Prints median and 99th percentile for each (target: p99 < 2 s; Dovecot's IDLE floor is
 about 0.5 s).
@@ -18,12 +18,14 @@ about 0.5 s).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP, default
@@ -36,13 +38,19 @@ from sqlalchemy import func, select
 from gateway.clock import SystemClock
 from gateway.config import parse_config
 from gateway.daemon import Daemon
+from gateway.inbound.ingest import Arrival, Source, ingest_batch
 from gateway.store.models import Message, OutboxRow
 
 USERS = {"mash": "bench"}
 MANAGER = "duty.manager@hackney.example"
 
 
+GIVEN = ("Amira", "Kofi", "Leo", "Maya", "Ruby", "Tyler", "Zara", "Oscar", "Ife", "Noah")
+FAMILY = ("Okafor", "Mensah", "Brown", "Cole", "Adeyemi", "Smith", "Khan", "Nowak", "Silva")
+
+
 def referral(n: int, *, urgent: bool) -> bytes:
+    """A referral about a distinct child (names and dates of birth vary, as they do)."""
     msg = EmailMessage()
     msg["From"] = f"Sam Teacher {n} <dsl{n % 40}@school.example>"
     msg["To"] = "mash@hackney.example"
@@ -56,7 +64,9 @@ def referral(n: int, *, urgent: bool) -> bytes:
     msg.set_content(
         f"Referrer's name: Sam Teacher\nRole: DSL\nOrganisation: Bench School\n"
         f"Email: dsl{n % 40}@school.example\nPhone: 020 7946 0000\n\n"
-        f"Child's name: Child{n} Bench\nD.O.B.: 3 April 2019\nAddress: {n} Mare Street\n"
+        f"Child's name: {GIVEN[n % 10]} {FAMILY[n // 10 % 9]}-{n}\n"
+        f"D.O.B.: {n % 28 + 1:02d}/{n // 28 % 12 + 1:02d}/{2008 + n % 15}\n"
+        f"Address: {n} Mare Street\n"
         f"Household: Mother Jo Bench (holds PR)\nConcern: {concern}\n"
         f"Category of concern: neglect\nImmediate risk: {'Yes' if urgent else 'No'}\n"
         "Parents/carers aware of referral? Yes\nConsent: Given by mother\n"
@@ -127,14 +137,24 @@ def backlog(daemon: Daemon) -> tuple[int, int]:
     return int(messages), int(outbox)
 
 
-def run(samples: int, routine: int) -> tuple[list[float], list[tuple[int, int, int]]]:
+def queue_routine(daemon: Daemon, first: int, count: int) -> None:
+    """COUNT routine referrals committed straight to the gateway's queue (one transaction)."""
+    now = datetime.now(UTC)
+    arrivals = [
+        Arrival(referral(n, urgent=False), Source("bench", "routine", session_id=str(n)), now)
+        for n in range(first, first + count)
+    ]
+    ingest_batch(daemon.db, arrivals, now=now, role="front-door")
+
+
+def run(samples: int, routine: int) -> tuple[list[float], list[tuple[int, int]]]:
     workdir = Path(tempfile.mkdtemp(prefix="mash-bench-urgent-"))
     dovecot = Dovecot(users=dict(USERS))
     dovecot.start()
     alerts = Alerts()
     smtp = RecordingSmtp(on_message=alerts.on_message).start()
     latencies: list[float] = []
-    queued: list[tuple[int, int, int]] = []
+    queued: list[tuple[int, int]] = []
     try:
         daemon = Daemon(parse_config(config_text(workdir, dovecot, smtp), "bench"), SystemClock())
         daemon.prepare()
@@ -142,19 +162,15 @@ def run(samples: int, routine: int) -> tuple[list[float], list[tuple[int, int, i
         thread.start()
         time.sleep(1.0)  # the watcher is in IDLE
         appender = dovecot.client("mash")
-        filler = dovecot.client("mash")
-        number = 0
-        routine_sent = 0
+        number = 1_000_000
         for i in range(samples):
-            if routine and (routine_sent == 0 or dovecot.count("mash") < 200):
-                for _ in range(routine):
-                    number += 1
-                    filler.append("INBOX", referral(number, urgent=False))
-                routine_sent += routine
-            number += 1
-            raw = referral(number, urgent=True)
-            waiting_imap = dovecot.count("mash") if routine else 0
+            if routine:
+                pending, _ = backlog(daemon)
+                if pending < routine:
+                    queue_routine(daemon, number, routine - pending)
+                    number += routine - pending
             messages, outbox = backlog(daemon) if routine else (0, 0)
+            raw = referral(i, urgent=True)
             sent = time.perf_counter()
             appender.append("INBOX", raw)
             accepted = alerts.wait_for(i + 1, 30)
@@ -162,9 +178,8 @@ def run(samples: int, routine: int) -> tuple[list[float], list[tuple[int, int, i
                 print(f"sample {i}: no alert within 30 s", file=sys.stderr)
                 break
             latencies.append(accepted - sent)
-            queued.append((waiting_imap, messages, outbox))
+            queued.append((messages, outbox))
         appender.logout()
-        filler.logout()
         daemon.stop()
         thread.join(timeout=60)
     finally:
@@ -187,18 +202,18 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--routine", type=int, default=1000)
     args = parser.parse_args()
+    # One warning per alert raised is the daemon's job, not the benchmark's output.
+    logging.basicConfig(level=logging.ERROR)
     quiet, _ = run(args.samples, 0)
     busy, queued = run(args.samples, args.routine)
     print(report("urgent referral, nothing queued   ", quiet))
     print(report(f"urgent referral, {args.routine} routine ahead", busy))
     if queued:
-        imap = [q[0] for q in queued]
-        pending = [q[1] for q in queued]
-        outbox = [q[2] for q in queued]
+        pending = [q[0] for q in queued]
+        outbox = [q[1] for q in queued]
         print(
-            "routine work waiting when each urgent one arrived: "
-            f"in the mailbox {min(imap)}-{max(imap)}, in the pipeline "
-            f"{min(pending)}-{max(pending)}, in the outbox {min(outbox)}-{max(outbox)}"
+            "routine work queued ahead when each urgent one arrived: in the pipeline "
+            f"{min(pending)}-{max(pending)} messages, in the outbox {min(outbox)}-{max(outbox)}"
         )
     return 0 if quiet and busy else 1
 

@@ -167,16 +167,22 @@ def test_an_alert_that_cannot_be_delivered_goes_to_escalate_to_and_never_loops(
     sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
 ) -> None:
     mash = Mash(dovecot, smtp_sink, make_config, sqlite_url, SATURDAY_NIGHT)
-    # The urgent alert to the managers goes first, and is refused; so is the alert about it.
-    smtp_sink.script(["550 5.2.1 mailbox disabled", "250 OK", "250 OK", "550 5.2.1 again"])
+    # Alerts go first: the managers' (refused), the EDT's, then the alert about the refused
+    # one (to escalate_to, refused too), and only then the referrer's acknowledgement.
+    smtp_sink.script(["550 5.2.1 mailbox disabled", "250 OK", "550 5.2.1 again", "250 OK"])
     mash.arrive(urgent_referral())
     with mash.daemon.db.transaction() as session:
         rows = session.execute(select(OutboxRow).order_by(OutboxRow.id)).scalars().all()
         states = {r.purpose: r.state for r in rows}
     assert states["urgent-alert"] == "failed"
     assert states["alert-about-an-alert"] == "failed"
+    assert states["referral acknowledgement"] == "sent"
     assert len(rows) == 4  # alert, EDT alert, acknowledgement, the alert about the alert
     assert mash.to(EDT) and not mash.to(HEAD)
+    assert [m.recipients for m in smtp_sink.messages] == [
+        (EDT,),
+        ("sam.teacher@stjohns-school.example",),
+    ]
 
 
 def test_an_overnight_merlin_notification_is_acknowledged_without_form_questions(

@@ -336,3 +336,54 @@ def test_the_edts_copy_is_sealed_to_its_pinned_key(
     finally:
         for party_home in (mash_party.home, edt_party.home, home):
             subprocess.run(["gpgconf", "--homedir", str(party_home), "--kill", "all"], check=False)
+
+
+def test_escalation_rungs_are_sent_once_across_two_instances(db_url: str) -> None:
+    """Thirty unacknowledged alerts, two instances sweeping at once, three times: each rung once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from helpers import config
+
+    from gateway.domain.alert_ladder import escalate_due
+    from gateway.domain.alerts import raise_alert
+    from gateway.domain.urgency import Reason
+    from gateway.outbound.compose import Letters
+    from gateway.store.db import Database
+    from gateway.store.models import AuditEvent, OutboxRow
+
+    cfg = config(EXTRA)
+    cfg = cfg.model_copy(update={"gateway": cfg.gateway.model_copy(update={"database": db_url})})
+    letters = Letters()
+    databases = [Database(db_url), Database(db_url)]
+    databases[0].upgrade()
+    reason = Reason("immediate-risk", "immediate risk: yes", "the form says immediate risk")
+    with databases[0].transaction() as session:
+        for n in range(30):
+            raise_alert(
+                session,
+                cfg,
+                letters,
+                SATURDAY_NIGHT,
+                title="urgent",
+                reasons=(reason,),
+                contact=None,
+                reference=f"MASH-2026-{n:06d}",
+                message_id=None,
+                what="a test",
+            )
+    clock = FrozenClock(SATURDAY_NIGHT + timedelta(minutes=31))
+    for _round in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda db: escalate_due(db, cfg, clock, letters), databases))
+    with databases[0].transaction() as session:
+        from sqlalchemy import func
+
+        escalated = session.execute(
+            select(func.count()).where(AuditEvent.action == "alert-escalated")
+        ).scalar_one()
+        repeats = session.execute(
+            select(func.count()).where(OutboxRow.purpose == "urgent-alert escalation 1")
+        ).scalar_one()
+    assert escalated == 30 and repeats == 30
+    for db in databases:
+        db.dispose()

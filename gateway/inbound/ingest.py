@@ -99,7 +99,7 @@ def _ingest_once(
     server_size: int | None = None,
     priority: int = 0,
 ) -> Ingested:
-    with db.transaction() as session:
+    with db.transaction(urgent=bool(priority)) as session:
         existing_source = session.execute(
             select(MessageSource).where(MessageSource.source_key == source.key)
         ).scalar_one_or_none()
@@ -186,7 +186,7 @@ def _ingest_batch_once(
     db: Database, arrivals: list[Arrival], now: datetime, role: str | None
 ) -> list[Ingested]:
     digests = [hashlib.sha256(a.raw).hexdigest() for a in arrivals]
-    with db.transaction() as session:
+    with db.transaction(urgent=any(a.priority for a in arrivals)) as session:
         keys = [a.source.key for a in arrivals]
         known_sources = dict(
             session.execute(

@@ -194,6 +194,10 @@ class Processor:
             if self.db.skip_locked():
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.execute(query).scalars())
+            # An urgent batch is urgent messages only: its alerts commit without waiting for
+            # routine ones to be processed in the same transaction.
+            if rows and rows[0].priority:
+                rows = [row for row in rows if row.priority]
             for row in rows:
                 row.lease_until = now + self.lease
                 row.lease_owner = self.owner
@@ -230,12 +234,21 @@ class Processor:
         """Every message of a claimed batch in one transaction: one commit, same atomicity."""
         now = self.clock.now()
         with self.db.transaction() as session:
-            return [
-                self._decide(session, message, now)
-                if self._ours(message, claims[message.id])
-                else None
-                for message in self._locked(session, list(claims), now)
-            ]
+            touched: list[tuple[str | None, bool] | None] = []
+            messages = self._locked(session, list(claims), now)
+            for index, message in enumerate(messages):
+                ours = self._ours(message, claims[message.id])
+                touched.append(self._decide(session, message, now) if ours else None)
+                if index + 1 < len(messages) and self.db.urgent_waiting():
+                    # The watcher waits for the database with an urgent referral: commit what
+                    # is done and hand the rest back for the next claim, rather than make it
+                    # wait for the whole routine batch.
+                    for rest in messages[index + 1 :]:
+                        if rest.lease_owner == self.owner and rest.state == "pending":
+                            rest.lease_until = None
+                            rest.lease_owner = None
+                    break
+            return touched
 
     def _process_one(self, message_id: int, token: int) -> tuple[str | None, bool] | None:
         now = self.clock.now()

@@ -221,6 +221,36 @@ def claim_due(
     return rows
 
 
+def urgent_waiting(session: Session, now: datetime) -> bool:
+    """Whether an urgent row is due and free to claim (a cheap read before each routine send)."""
+    found = session.execute(
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.state == "pending",
+            OutboxRow.priority > 0,
+            OutboxRow.next_attempt_at <= now,
+            or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def release_claims(session: Session, claims: list[tuple[int, int]], owner: str) -> None:
+    """Hand claimed rows back unsent (only while the claim is still this one)."""
+    for row_id, token in claims:
+        session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id == row_id,
+                OutboxRow.state == "sending",
+                OutboxRow.lease_owner == owner,
+                OutboxRow.lease_token == token,
+            )
+            .values(state="pending", lease_until=None, lease_owner=None)
+        )
+
+
 def renew_lease(
     session: Session, row_id: int, owner: str, token: int, now: datetime, lease: timedelta
 ) -> bool:
