@@ -154,7 +154,7 @@ def test_a_5xx_on_an_acknowledgement_alerts_the_managers_and_shows_in_the_digest
     digest = _digest(mash)
     listed = digest.split("Messages that could not be delivered (1)")[1].split("\n\n")[0]
     assert f"outbox {failed['id']}" in listed and "no such user" in listed
-    assert "not a [[manager]]" in mash.cli(
+    assert "is not a configured [[manager]]" in mash.cli(
         "outbox", "retry", str(failed["id"]), "--by", "Someone", code=2
     )
     mash.cli("outbox", "retry", str(failed["id"]), "--by", "Duty Manager")

@@ -7,19 +7,15 @@ from typing import Any
 
 import click
 
-from gateway.cli.common import State, common, emit, pass_state
+from gateway.cli.common import State, acting_manager, common, emit, pass_state
 from gateway.config import Config
+from gateway.domain.managers import describe
 
 
 def manager_named(config: Config, by: str) -> str:
-    """The manager BY names (their name or address, any case), as "Name <address>"; exit 2
-    for anyone else: only a manager acknowledges an alert or sends mail again."""
-    wanted = by.strip().lower()
-    for manager in config.manager:
-        if wanted in (manager.name.strip().lower(), manager.address.lower()):
-            return f"{manager.name} <{manager.address}>"
-    click.echo(f"error: --by {by!r} is not a [[manager]] (name or address)", err=True)
-    raise SystemExit(2)
+    """The manager BY names, as the record names them; anyone else: exit 2 (only a manager
+    acknowledges an alert or sends mail again)."""
+    return describe(acting_manager(config, by))
 
 
 @click.group()
@@ -36,7 +32,7 @@ def alerts_list(state: State, open_only: bool, as_json: bool) -> None:
     """List urgent alerts, oldest first."""
     from gateway.domain.alerts import listing
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         rows = listing(session, open_only=open_only)
 
@@ -98,7 +94,7 @@ def outbox_list(state: State, failed: bool, as_json: bool) -> None:
     """List outbox rows, newest last (recipients, purpose, state and the server's reason)."""
     from gateway.outbound.failed import listing
 
-    db = state.database(state.config())
+    db = state.read_database(state.config())
     with db.transaction() as session:
         rows = listing(session, failed_only=failed)
 

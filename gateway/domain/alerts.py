@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from gateway.config import Config
 from gateway.domain.checks.request import TOKEN_ALPHABET, TOKEN_LENGTH, new_token
+from gateway.domain.managers import describe, manager_by_address
 from gateway.domain.urgency import Reason
 from gateway.mail.decode import header, referenced_ids
+from gateway.mail.sender import same_address
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.store import ledger
@@ -316,12 +318,11 @@ def may_acknowledge(config: Config, sent_to_edt: bool, sender: str | None) -> st
     alert that went to the EDT. None otherwise."""
     if sender is None:
         return None
-    sender = sender.lower()
-    for manager in config.manager:
-        if manager.address.lower() == sender:
-            return f"{manager.name} <{manager.address}>"
+    manager = manager_by_address(config, sender)
+    if manager is not None:
+        return describe(manager)
     edt = config.hours.edt_address
-    if sent_to_edt and edt is not None and edt.lower() == sender:
+    if sent_to_edt and edt is not None and same_address(edt, sender):
         return f"Emergency Duty Team <{edt}>"
     return None
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from gateway.domain.alerts import may_acknowledge
 from gateway.domain.effects import AcknowledgeAlert, Effect, Record
 from gateway.inbound.pipeline import Decision, StepContext, Work, quarantine
-from gateway.mail.addresses import single_address
-from gateway.mail.decode import header
 from gateway.store.ledger import Event
 
 
 def handle_alert_reply(work: Work, ctx: StepContext) -> Decision:
     assert work.decoded is not None
-    sender = single_address(header(work.decoded.message, "From"))
+    # The one sender identity (the address a mail client would reply to), found by classify.
+    sender = work.sender.address if work.sender else None
     effects: list[Effect] = []
     for alert in work.alerts:
         who = may_acknowledge(ctx.config, alert.edt, sender)

@@ -26,7 +26,6 @@ from gateway.inbound.pipeline import (
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
 from gateway.inbound.screening import screen_message
-from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert
 from gateway.store.ledger import Event
 
@@ -108,19 +107,19 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
     received = work.received_at or ctx.now
     late = received > check.due_at
     # The one urgency screen: RISK: INCREASED, [URGENT], and the configured phrases.
-    reasons = screen_message(message, ctx.config, text=text)
-    risk = reasons[0].why if reasons else None
+    urgent = screen_message(message, ctx.config, text=text)
+    risk = urgent[0].why if urgent else None
     alert: tuple[Effect, ...] = (
         (
             RaiseAlert(
                 title=f"increased risk reported on {check.reference}",
                 what=f"{agency.name} answered the {check.rag.upper()} check",
-                reasons=reasons,
+                reasons=urgent,
                 reference=check.reference,
                 text=text,
             ),
         )
-        if reasons
+        if urgent
         else ()
     )
     remember: tuple[Effect, ...] = (

@@ -111,21 +111,15 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
 def _unclassified(ctx: StepContext, row: OutboxInfo, statuses: str, reader: str) -> Decision:
     """A bounce that says neither "failed" nor "delayed": a person reads it. Nothing is marked
     undeliverable on a guess (a temporary failure must not close a check's request)."""
-    alert = None
-    if row.purpose != "manager-alert":
-        alert = manager_alert(
-            ctx.config,
-            ctx.now,
-            title="a message we sent came back, permanence unknown",
-            lines=[
-                f"Purpose: {row.purpose}",
-                f"Sent to: {', '.join(row.recipients)}",
-                f"Delivery report ({reader}): {statuses[:500]}",
-            ],
-            action="Read the report in the quarantine or the mailbox; if delivery failed, "
-            "reach the recipient another way.",
-            reference=row.subject_ref,
-        )
+    # Never silent; about an alert, it goes to escalate_to instead (no loop).
+    alert = failure_alert(
+        ctx.config,
+        ctx.now,
+        row,
+        "a message we sent came back, permanence unknown",
+        f"delivery report ({reader}): {statuses[:500]}; read it in the quarantine or the "
+        "mailbox",
+    )
     return Decision(
         state="processed",
         kind="bounce",

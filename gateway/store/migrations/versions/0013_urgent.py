@@ -1,7 +1,7 @@
 """urgent contacts and their reasons, acknowledged alerts, the order of urgent work
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
