@@ -145,10 +145,9 @@ class Mash:
 
 
 @pytest.fixture
-def mash(
-    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
-) -> Mash:
-    return Mash(dovecot, smtp_sink, make_config, sqlite_url, SATURDAY_NIGHT)
+def mash(db_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig) -> Mash:
+    """Saturday night, on SQLite and (where configured) PostgreSQL."""
+    return Mash(dovecot, smtp_sink, make_config, db_url, SATURDAY_NIGHT)
 
 
 def test_a_saturday_night_immediate_risk_referral_reaches_the_edt_and_the_managers(
