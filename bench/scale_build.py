@@ -24,6 +24,7 @@ from sqlalchemy import JSON, Boolean, text
 
 from gateway.domain.formats import name_key
 from gateway.store import ledger
+from gateway.store.base import UTCDateTime
 from gateway.store.db import Database
 from gateway.store.models import (
     AuditEvent,
@@ -37,7 +38,6 @@ from gateway.store.models import (
     MessageSource,
     OutboxRow,
     ReferenceCounter,
-    UTCDateTime,
 )
 from gateway.store.operations import LedgerCheckpoint
 

@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto.keyring import keyring_from_config
+from gateway.domain.checks.records import request_refused
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.imap import Connector, MailboxWatcher
 from gateway.inbound.imap_connection import connect_imap
@@ -95,7 +96,15 @@ class Daemon:
             keyring=self.keyring,
         )
         transport = SmtpTransport(config.smtp, self._smtp_password, smtp_connect)
-        self.sender = OutboxSender(self.db, config, clock, transport, self.letters, self.owner)
+        self.sender = OutboxSender(
+            self.db,
+            config,
+            clock,
+            transport,
+            self.letters,
+            self.owner,
+            on_failed=request_refused,
+        )
         self.sweeps = SweepRunner(SweepContext(self.db, config, clock, self.letters))
 
     def _smtp_password(self) -> str | None:

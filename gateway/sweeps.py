@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.domain.alert_ladder import escalate_due
 from gateway.domain.checks.chase import chase_due
 from gateway.domain.decisions import alert_overdue_decisions
 from gateway.domain.retention import daily_sweep
@@ -60,6 +61,11 @@ SWEEPS: tuple[Sweep, ...] = (
         "mailbox-alerts",
         lambda c: alert_failing_mailboxes(c.db, c.config, c.clock, c.letters),
         "alerts about mailboxes that stay unreachable",
+    ),
+    Sweep(
+        "alert-escalations",
+        lambda c: escalate_due(c.db, c.config, c.clock, c.letters),
+        "urgent alerts nobody has acknowledged, sent again up the ladder",
     ),
     Sweep("release-held", _release_held, "sealing and sending mail held for an OpenPGP key"),
     Sweep(

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 DAY_ONE = {
-    "contacts": 4,  # the school's form, the Word form, the neighbour, the police notification
+    # the school's form, the Word form, the neighbour, the A&E nurse at night, the police
+    # notification
+    "contacts": 5,
     "checks": {
         "red": {
             "requested": 2,
@@ -30,7 +32,10 @@ DAY_ONE = {
     },
     "chases": 0,
     "escalations": 0,
-    "alerts": 2,  # the bounce, and health's increased risk
+    # the bounce; health's increased risk; the neighbour's "left alone" (managers and EDT, then
+    # its first repeat to both: nobody answered for 40 minutes); the nurse's immediate risk
+    # (managers and EDT)
+    "alerts": 8,
     "letters_sent": 0,
     "letters_withheld": 0,
     # Kofi's health visitor did not seek consent; the manager's AMBER checks override it.
@@ -40,6 +45,8 @@ DAY_ONE = {
     "quarantined": 0,
     "bounces": 1,
     "disagreements": 0,  # the health visitor disagrees with Kofi's early help on day three
+    "urgent_alerts": 3,
+    "alerts_acknowledged": 3,  # by the manager in the day, by the EDT at night
 }
 
 
@@ -79,6 +86,10 @@ def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
     assert "reply from health on MASH-2026-000001 INCREASED RISK" in out
     assert "out-of-office from probation" in out
     assert "consent (not-sought) overridden on MASH-2026-000002 by duty.manager@" in out
+    # Out of hours the Emergency Duty Team has the urgent alert too, and its answer counts.
+    assert "URGENT alert 3 on MASH-2026-000004: a new referral (out of hours), to the EDT" in out
+    assert "alert 2 on MASH-2026-000003 not acknowledged: sent again (rung 1)" in out
+    assert "alert 3 on MASH-2026-000004 acknowledged by Emergency Duty Team" in out
     assert "\x1b[" not in out  # --no-color, and not a terminal: plain lines
     assert (world / "report.json").exists() and list((world / "letters").glob("*.eml"))
     # Nothing left running: no process still uses the world's directory.

@@ -169,7 +169,7 @@ def test_daily_meeting_agenda_lists_contacts_since_the_last_one_critical_first(
     cfg = config()
     letters = Letters()
     friday_evening = datetime(2026, 2, 27, 19, 0, tzinfo=UTC)
-    _contact(db, friday_evening, channel="police notification")  # source "school" in _contact
+    _contact(db, friday_evening, channel="police-notification")  # source "school" in _contact
     urgent = ContactDraft(
         received_at=friday_evening + timedelta(hours=30),
         channel="email",
@@ -188,8 +188,8 @@ def test_daily_meeting_agenda_lists_contacts_since_the_last_one_critical_first(
     assert send_meeting_agenda(db, cfg, clock, letters) is None
     (row,) = [r for r in _all_outbox(db) if r.purpose == "daily MASH meeting agenda"]
     text = _text(row.raw)
-    assert text.index("Critical: possible immediate risk") < text.index("Other contacts")
-    assert critical in text.split("Other contacts")[0]
+    assert text.index("URGENT: possible immediate risk") < text.index("Police notifications")
+    assert critical in text.split("Police notifications")[0]
     # Tuesday's agenda starts where Monday's ended: nothing new, nothing sent.
     clock.set(datetime(2026, 3, 3, 8, 45, tzinfo=UTC))
     assert send_meeting_agenda(db, cfg, clock, letters) == 0

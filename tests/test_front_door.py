@@ -213,9 +213,11 @@ def test_police_notification_out_of_hours_goes_to_the_daily_meeting(
     daemon.run_once()
     with daemon.db.transaction() as session:
         contacts = list(session.execute(select(Contact).order_by(Contact.id)).scalars())
-    assert [c.channel for c in contacts] == ["police notification"] * 2
+    assert [c.channel for c in contacts] == ["police-notification"] * 2
     assert [c.source for c in contacts] == ["police", "police"]
-    assert [c.daily_meeting for c in contacts] == [True, False]
+    # Every notification goes on the Daily MASH Meeting's agenda, overnight or not (protocol 6).
+    assert [c.daily_meeting for c in contacts] == [True, True]
+    assert [c.missing for c in contacts] == [[], []]
 
 
 def test_history_links_earlier_contacts_and_flags_re_referrals(
@@ -312,8 +314,12 @@ def test_attached_word_form_forwarded_referral_and_a_reply_about_a_contact(
             select(AuditEvent).where(AuditEvent.action == "correspondence")
         ).scalars()
         assert event.subject_ref == "MASH-2026-000001"
-    assert len(smtp_sink.messages) == 3  # the public referral's ack; none for the reply
-    assert smtp_sink.messages[-1].recipients == ("pat@example.org",)
+    # The public referral's ack, none for the reply; "left alone" is urgent: an alert too.
+    assert len(smtp_sink.messages) == 4
+    assert sorted(m.recipients for m in smtp_sink.messages[-2:]) == [
+        ("duty.manager@hackney.example",),
+        ("pat@example.org",),
+    ]
 
 
 def _run_raw(dovecot: Dovecot, config: Config, clock: FrozenClock, messages: list[bytes]) -> Daemon:

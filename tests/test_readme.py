@@ -31,9 +31,12 @@ def test_first_readme_command_runs_to_a_clean_finish() -> None:
     out = done.stdout
     assert "Three days of the MASH" in out and "finished in" in out
     # The full scenario's known answers (the first day's are in test_demo.py).
-    assert re.search(r"contacts\s+│\s+4 │", out), out[-3000:]
+    assert re.search(r"contacts\s+│\s+5 │", out), out[-3000:]
     assert re.search(r"outcome letters sent\s+│\s+3 │", out)
     assert re.search(r"outcome letters withheld\s+│\s+1 │", out)
     assert re.search(r"chases\s+│\s+2 │", out) and re.search(r"escalations\s+│\s+1 │", out)
     assert "reminder 2 on MASH-2026-000002 copied to escalation" in out
-    assert "Wed 09:40  !!!  screening decision overdue on MASH-2026-000004" in out
+    assert "Wed 09:40  !!!  screening decision overdue on MASH-2026-000005" in out
+    # The night: the Emergency Duty Team has the urgent alerts, and acknowledges them.
+    assert "Mon 23:40  !!!  URGENT alert 3 on MASH-2026-000004" in out
+    assert "Tue 00:00  IN   alert 3 on MASH-2026-000004 acknowledged by Emergency Duty Team" in out

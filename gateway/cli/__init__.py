@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli import (
+    alerts,
     audit,
     checks,
     consent,
@@ -74,6 +75,8 @@ for command in (
     reports.report,
     voice.disagreements,
     voice.rfi,
+    alerts.alerts,
+    alerts.outbox,
 ):
     cli.add_command(command)
 contacts.contacts.add_command(voice.set_referrer)

@@ -68,7 +68,7 @@ def contacts_list(
                 for f, on in (
                     ("incomplete", c["incomplete"]),
                     ("out of hours", c["out_of_hours"]),
-                    ("URGENT", c["immediate_risk"]),
+                    ("URGENT", c["urgent"]),
                 )
                 if on
             ]
@@ -89,7 +89,7 @@ def contacts_show(state: State, reference: str, as_json: bool) -> None:
     """One contact: its fields and its audit timeline."""
     from sqlalchemy import select
 
-    from gateway.domain.contacts import summary
+    from gateway.domain.contacts import summary, urgent_reasons
     from gateway.store.models import AuditEvent, Contact
 
     db = state.read_database(state.config())
@@ -99,7 +99,7 @@ def contacts_show(state: State, reference: str, as_json: bool) -> None:
         ).scalar_one_or_none()
         if contact is None:
             raise click.ClickException(f"no contact {reference}")
-        data = summary(contact)
+        data = summary(contact, urgent_reasons(session, [contact.id]).get(contact.id))
         data["referral"] = contact.referral
         data["timeline"] = [
             {
@@ -120,6 +120,8 @@ def contacts_show(state: State, reference: str, as_json: bool) -> None:
         click.echo(f"{d['reference']}: {d['source']}, {d['status']}, received {d['received_at']}")
         if d["missing"]:
             click.echo(f"missing: {', '.join(d['missing'])}")
+        for reason in d["urgent_reasons"]:
+            click.echo(f"URGENT: {reason['why']} (message {reason['message']})")
         for child in d["children"]:
             click.echo(
                 f"child: {child['given_name']} {child['family_name'] or ''} "
@@ -140,6 +142,44 @@ def contacts_show(state: State, reference: str, as_json: bool) -> None:
             click.echo(f"  {event['at']}  {event['action']}  {event['recipient'] or ''}")
 
     emit(data, as_json, text)
+
+
+@contacts.command("received")
+@common
+@click.argument("reference")
+@click.option("--by", "by", required=True, metavar="WHO", help="Who in the unit confirmed it.")
+@pass_state
+def contacts_received(state: State, reference: str, by: str) -> None:
+    """Record that the case-holding unit has the contact forwarded to it."""
+    from sqlalchemy import select
+
+    from gateway.store.models import Contact
+
+    db = state.database(state.config())
+    now = state.clock().now()
+    with db.transaction() as session:
+        contact = session.execute(
+            select(Contact).where(Contact.reference == reference)
+        ).scalar_one_or_none()
+        if contact is None:
+            raise click.ClickException(f"no contact {reference}")
+        if contact.status not in ("forwarded", "routed-back"):
+            raise click.ClickException(
+                f"{reference} is {contact.status}: only a contact forwarded to a unit is received"
+            )
+        contact.received_by_unit_at = now
+        contact.received_by_unit = by
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="unit-received",
+                actor=by,
+                subject_ref=reference,
+                purpose="the case-holding unit confirmed it has the contact",
+            ),
+        )
+    click.echo(f"{reference}: received by the unit ({by})")
 
 
 @click.group()

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError, model_validator
 
+from gateway.config.alerting import AlertsSection, PoliceSection
 from gateway.config.base import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
@@ -69,6 +70,8 @@ class Config(_Section):
     rag: RagTable = RagTable()
     sharing: SharingSection = SharingSection()
     retention: RetentionSection = RetentionSection()
+    alerts: AlertsSection = AlertsSection()
+    police: PoliceSection = PoliceSection()
     mailbox: Annotated[tuple[MailboxSection, ...], BeforeValidator(_tuple)] = ()
     agency: Annotated[tuple[AgencySection, ...], BeforeValidator(_tuple)] = ()
     manager: Annotated[tuple[ManagerSection, ...], BeforeValidator(_tuple)] = ()
@@ -80,6 +83,12 @@ class Config(_Section):
     def _pgp_needs_keyring(self) -> Config:
         if not self.gateway.gnupg_home and any(a.security == "pgp" for a in self.agency):
             raise ValueError('an agency with security = "pgp" needs gateway.gnupg_home')
+        return self
+
+    @model_validator(mode="after")
+    def _edt_key_needs_keyring(self) -> Config:
+        if self.hours.edt_key and not self.gateway.gnupg_home:
+            raise ValueError("hours.edt_key needs gateway.gnupg_home (the keyring that holds it)")
         return self
 
     @model_validator(mode="after")
@@ -258,6 +267,7 @@ __all__ = [
     "DEFAULT_LAWFUL_BASIS",
     "WEEKDAYS",
     "AgencySection",
+    "AlertsSection",
     "ChaseStep",
     "ClocksSection",
     "Config",
@@ -279,6 +289,7 @@ __all__ = [
     "MeetingSection",
     "MetricsSection",
     "OAuth2Section",
+    "PoliceSection",
     "Port",
     "RagSection",
     "RagTable",

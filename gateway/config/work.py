@@ -23,6 +23,7 @@ from gateway.config.base import (
     _Section,
     _tuple,
 )
+from gateway.config.phrases import DEFAULT_INCREASED_RISK_PHRASES, DEFAULT_URGENT_PHRASES
 from gateway.durations import parse_duration
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -55,6 +56,10 @@ class HoursSection(_Section):
     holidays: Literal["england-and-wales", "none"] = "england-and-wales"
     extra_closures: Annotated[tuple[date, ...], BeforeValidator(_tuple)] = ()
     out_of_hours_phone: StrictStr = "0208 356 2710"
+    # The Emergency Duty Team: out of hours every urgent alert goes here too, with what the
+    # EDT needs to act on it; sealed with OpenPGP to edt_key (a pinned fingerprint) if set.
+    edt_address: EmailAddress | None = None
+    edt_key: Fingerprint | None = None
 
     @model_validator(mode="after")
     def _order(self) -> HoursSection:
@@ -66,18 +71,14 @@ class HoursSection(_Section):
 class FrontDoorSection(_Section):
     """How the MASH mailbox's mail is handled."""
 
-    # Words in a referral's concern that alert the managers at once, whatever the hour.
+    # Words that make any message about a child urgent (a referral, a reply to one of our
+    # letters, a partner's answer): the alert goes at once, whatever the hour.
     urgent_phrases: Annotated[tuple[StrictStr, ...], BeforeValidator(_tuple)] = (
-        "section 47",
-        "s47",
-        "immediate danger",
-        "serious injury",
-        "sexual assault",
+        DEFAULT_URGENT_PHRASES
     )
-    # Words in a partner's check reply that mean the risk has gone up (as RISK: INCREASED).
+    # Words that mean the risk has gone up (as a partner's RISK: INCREASED); also urgent.
     increased_risk_phrases: Annotated[tuple[StrictStr, ...], BeforeValidator(_tuple)] = (
-        "risk increased",
-        "increased risk",
+        DEFAULT_INCREASED_RISK_PHRASES
     )
     # Mail domains whose senders are professionals (fnmatch patterns on the domain): their
     # referrers get the professional letters. Replaces the defaults when set.

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.consent import child_from_form, consent_of, status_from_form
 from gateway.domain.formats import name_key
+from gateway.store.alert_models import UrgentReason
 from gateway.store.models import Contact, ContactChild, ReferenceCounter
 
 # A contact the MASH has finished with: no checks, no decision, and retention counts from then.
@@ -114,6 +115,8 @@ def store(
         missing=list(draft.missing),
         out_of_hours=draft.out_of_hours,
         immediate_risk=draft.immediate_risk,
+        # Immediate risk is urgent; the reasons are added by whoever raised its alert.
+        urgent=draft.immediate_risk,
         referral=draft.referral,
         reply_address=draft.reply_address,
         message_id=message_id,
@@ -139,7 +142,30 @@ def store(
     return contact
 
 
-def summary(contact: Contact) -> dict[str, Any]:
+def urgent_reasons(session: Session, contact_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each contact's urgent reasons: the signal, the matched text and the source message."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not contact_ids:
+        return found
+    rows = session.execute(
+        select(UrgentReason)
+        .where(UrgentReason.contact_id.in_(contact_ids))
+        .order_by(UrgentReason.id)
+    ).scalars()
+    for r in rows:
+        found.setdefault(r.contact_id, []).append(
+            {
+                "message": r.message_id,
+                "matched": r.matched,
+                "signal": r.signal,
+                "why": r.why,
+                "found_at": r.found_at.isoformat(),
+            }
+        )
+    return found
+
+
+def summary(contact: Contact, reasons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     referral = contact.referral or {}
     referrer = referral.get("referrer") or {}
     return {
@@ -152,6 +178,12 @@ def summary(contact: Contact) -> dict[str, Any]:
         "missing": list(contact.missing or []),
         "out_of_hours": contact.out_of_hours,
         "immediate_risk": contact.immediate_risk,
+        "urgent": contact.urgent,
+        "urgent_reasons": list(reasons or []),
+        "received_by_unit_at": contact.received_by_unit_at.isoformat()
+        if contact.received_by_unit_at
+        else None,
+        "received_by_unit": contact.received_by_unit,
         "due_at": contact.due_at.isoformat() if contact.due_at else None,
         "daily_meeting": contact.daily_meeting,
         "linked": list(contact.linked or []),
@@ -189,4 +221,6 @@ def listing(
     if since is not None:
         # In the database (indexed), not in Python: from the start of that day, UTC.
         query = query.where(Contact.received_at >= datetime.combine(since, time(), UTC))
-    return [summary(c) for c in session.execute(query).scalars()]
+    rows = list(session.execute(query).scalars())
+    reasons = urgent_reasons(session, [c.id for c in rows])
+    return [summary(c, reasons.get(c.id)) for c in rows]

@@ -100,7 +100,7 @@ def record(
     ).scalar_one_or_none()
     if contact is None:
         raise DecisionError(f"no contact {request.reference}")
-    if contact.status in CLOSED:
+    if contact.status in CLOSED and _has_outcome(session, contact):
         raise DecisionError(f"{contact.reference} is already {contact.status}: nothing to decide")
     unscreened = contact.channel == "rfi" or contact.status in ("forwarded", "routed-back")
     if request.decision is None and not unscreened and not _has_decision(session, contact):
@@ -158,6 +158,12 @@ def record(
             )
         )
     return done
+
+
+def _has_outcome(session: Session, contact: Contact) -> bool:
+    """A forwarded contact has none yet: a manager may still record the unit's answer."""
+    query = select(Decision.id).where(Decision.contact_id == contact.id, Decision.kind == "outcome")
+    return contact.status == "closed" or session.execute(query).first() is not None
 
 
 def _store(

@@ -13,6 +13,7 @@ from gateway.domain.checks.replies import Attachment
 from gateway.domain.checks.request import Request
 from gateway.domain.contacts import ContactDraft
 from gateway.domain.decisions import DecisionRequest
+from gateway.domain.urgency import Reason
 from gateway.outbound.compose import OutgoingMail
 from gateway.store.ledger import Event
 
@@ -119,6 +120,28 @@ class VoiceCommand:
     key: str | None = None  # the manager's pinned key: the SHOW summary is sealed to it
 
 
+@dataclass(frozen=True)
+class RaiseAlert:
+    """The urgency screen found something: the contact is marked urgent, with its reasons,
+    and an urgent alert goes at once (to the EDT as well out of hours)."""
+
+    title: str
+    what: str
+    reasons: tuple[Reason, ...]
+    # The contact it is about; None: the contact this same message creates.
+    reference: str | None = None
+    # The new text that raised it, for the EDT (who cannot look the contact up).
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class AcknowledgeAlert:
+    """A manager (or the EDT) answered an urgent alert: its escalation stops."""
+
+    alert_id: int
+    by: str
+
+
 Effect = (
     SendMail
     | Record
@@ -131,6 +154,8 @@ Effect = (
     | RememberSignature
     | RaiseDisagreement
     | VoiceCommand
+    | RaiseAlert
+    | AcknowledgeAlert
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.config import Config
+from gateway.domain.alerts import acknowledge, raise_alert, record_reasons
 from gateway.domain.checks.records import (
     carry_out_decision,
     carry_out_request,
@@ -20,11 +21,13 @@ from gateway.domain.checks.records import (
 from gateway.domain.contacts import store
 from gateway.domain.disagreements import raise_disagreement
 from gateway.domain.effects import (
+    AcknowledgeAlert,
     CheckReplyDraft,
     CheckUpdate,
     CreateContact,
     Effect,
     MarkBounced,
+    RaiseAlert,
     RaiseDisagreement,
     Record,
     RecordDecision,
@@ -39,7 +42,8 @@ from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.store import ledger
-from gateway.store.models import Message, OutboxRow, SeenSignature
+from gateway.store.alert_models import Alert
+from gateway.store.models import Contact, Message, OutboxRow, SeenSignature
 from gateway.timescales import BusinessCalendar
 
 log = logging.getLogger(__name__)
@@ -73,6 +77,8 @@ class Applier:
             CheckUpdate: self._update_check,
             RaiseDisagreement: self._raise_disagreement,
             VoiceCommand: lambda s, _m, e, n: carry_out(s, self.config, self.letters, n, e),
+            RaiseAlert: self._raise_alert,
+            AcknowledgeAlert: self._acknowledge,
         }
 
     def apply(
@@ -166,6 +172,41 @@ class Applier:
         if row is None:
             log.info("message %s disagrees, not from a professional: filed", message.id)
         return []  # its mails are queued by raise_disagreement itself
+
+    def _raise_alert(
+        self, session: Session, message: Message, effect: RaiseAlert, now: datetime
+    ) -> list[OutgoingMail]:
+        query = (
+            select(Contact).where(Contact.reference == effect.reference)
+            if effect.reference is not None
+            else select(Contact).where(Contact.message_id == message.id)
+        )
+        contact = session.execute(query).scalars().first()
+        if contact is not None:
+            record_reasons(session, contact, effect.reasons, message.id, now)
+        raise_alert(
+            session,
+            self.config,
+            self.letters,
+            now,
+            title=effect.title,
+            reasons=effect.reasons,
+            contact=contact,
+            reference=contact.reference if contact is not None else effect.reference,
+            message_id=message.id,
+            what=effect.what,
+            text=effect.text,
+        )
+        return []
+
+    @staticmethod
+    def _acknowledge(
+        session: Session, message: Message, effect: AcknowledgeAlert, now: datetime
+    ) -> list[OutgoingMail]:
+        alert = session.get(Alert, effect.alert_id)
+        if alert is not None:
+            acknowledge(session, alert, effect.by, now, via="reply", message_id=message.id)
+        return []
 
     @staticmethod
     def _update_check(

@@ -24,6 +24,7 @@ from gateway.inbound.imap_connection import (
 )
 from gateway.inbound.ingest import Arrival, Source, ingest_batch
 from gateway.inbound.ownership import MailboxClaims
+from gateway.inbound.screening import priority_of
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import enqueue
@@ -199,6 +200,7 @@ class MailboxWatcher:
                     raw=bytes(data[b"BODY[]"]),
                     source=Source("imap", self.box.name, self.box.folder, self.uidvalidity, uid),
                     received_at=_aware(data.get(b"INTERNALDATE"), now),
+                    priority=priority_of(bytes(data[b"BODY[]"]), self.config),
                 )
                 for uid in batch
                 # A UID missing from the answer was expunged meanwhile by someone else.

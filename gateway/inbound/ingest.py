@@ -42,6 +42,8 @@ class Arrival:
     source: Source
     received_at: datetime
     server_size: int | None = None
+    # 1: it looks urgent (inbound.screening.priority_of), so it is processed first.
+    priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,15 @@ def ingest(
     now: datetime,
     role: str | None,
     server_size: int | None = None,
+    priority: int = 0,
 ) -> Ingested:
     """Idempotent on the source key and on the content hash; safe under concurrent callers."""
     digest = hashlib.sha256(raw).hexdigest()
     for attempt in range(3):
         try:
-            return _ingest_once(db, raw, digest, source, received_at, now, role, server_size)
+            return _ingest_once(
+                db, raw, digest, source, received_at, now, role, server_size, priority
+            )
         except IntegrityError:
             # Another instance committed the same key or hash between our read and write.
             if attempt == 2:
@@ -92,8 +97,9 @@ def _ingest_once(
     now: datetime,
     role: str | None,
     server_size: int | None = None,
+    priority: int = 0,
 ) -> Ingested:
-    with db.transaction() as session:
+    with db.transaction(urgent=bool(priority)) as session:
         existing_source = session.execute(
             select(MessageSource).where(MessageSource.source_key == source.key)
         ).scalar_one_or_none()
@@ -118,6 +124,7 @@ def _ingest_once(
                 next_attempt_at=None,
                 auto_reply=False,
                 header_message_id=_header_message_id(raw),
+                priority=priority,
             )
             if server_size is not None:
                 _quarantine_too_large(message, server_size, now)
@@ -169,6 +176,7 @@ def ingest_batch(
                 now=now,
                 role=role,
                 server_size=a.server_size,
+                priority=a.priority,
             )
             for a in arrivals
         ]
@@ -178,7 +186,7 @@ def _ingest_batch_once(
     db: Database, arrivals: list[Arrival], now: datetime, role: str | None
 ) -> list[Ingested]:
     digests = [hashlib.sha256(a.raw).hexdigest() for a in arrivals]
-    with db.transaction() as session:
+    with db.transaction(urgent=any(a.priority for a in arrivals)) as session:
         keys = [a.source.key for a in arrivals]
         known_sources = dict(
             session.execute(
@@ -210,6 +218,7 @@ def _ingest_batch_once(
                 next_attempt_at=None,
                 auto_reply=False,
                 header_message_id=_header_message_id(arrival.raw),
+                priority=arrival.priority,
             )
         for arrival, digest in zip(arrivals, digests, strict=True):
             if arrival.server_size is not None and digest in created:

@@ -8,6 +8,7 @@ from typing import Any
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring
 from gateway.crypto.signatures import judge
+from gateway.domain.alerts import AlertInfo
 from gateway.domain.cases import CaseMatch
 from gateway.domain.checks.replies import CheckInfo, sender_allowed
 from gateway.domain.managers import manager_by_address
@@ -56,6 +57,9 @@ class _NoState:
 
     def signature_seen(self, payload_sha256: str) -> bool:
         return False
+
+    def alert_by_token(self, token: str) -> AlertInfo | None:
+        return None
 
 
 def inspect_bytes(

@@ -11,11 +11,13 @@ from typing import Literal, Protocol, TypeVar
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring
 from gateway.crypto.pgp_mime import Unwrapped, unwrap
+from gateway.domain.alerts import AlertInfo, alert_tokens
 from gateway.domain.cases import CaseMatch
 from gateway.domain.checks.replies import CheckInfo, find_tokens
 from gateway.domain.effects import (
     CreateContact,
     Effect,
+    RaiseAlert,
     RecordDecision,
     RequestChecks,
     SendMail,
@@ -23,6 +25,7 @@ from gateway.domain.effects import (
 )
 from gateway.inbound.binding import Bound, checks_named
 from gateway.inbound.commands import is_command
+from gateway.inbound.police import is_police_notification
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
 from gateway.inbound.referral.budget import Budget, TooCostly, check_budget
@@ -30,7 +33,6 @@ from gateway.inbound.referral.kinds import (
     REFERENCE,
     free_text_referral,
     is_information_request,
-    is_police_notification,
 )
 from gateway.inbound.referral.parse import Referral, looks_like_referral, parse_referral
 from gateway.mail.automatic import Automatic, detect
@@ -55,6 +57,7 @@ KINDS = (
     "rfi",
     "correspondence",
     "manager_command",
+    "alert_reply",
     "bounce",
     "auto_reply",
     "unknown",
@@ -88,6 +91,7 @@ class Lookup(Protocol):
     def check_by_token(self, token: str) -> CheckInfo | None: ...
     def check_by_request(self, header_message_id: str) -> CheckInfo | None: ...
     def signature_seen(self, payload_sha256: str) -> bool: ...
+    def alert_by_token(self, token: str) -> AlertInfo | None: ...
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ class Work:
     # Who sent it (the one address in From:, found by classify); what a check reply names.
     sender: Sender | None = None
     bound: Bound | None = None
+    # The urgent alerts a reply answers (found by classify from its token).
+    alerts: tuple[AlertInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,7 @@ class Decision:
     @property
     def queues_mail(self) -> bool:
         return any(
-            isinstance(e, SendMail | RequestChecks | RecordDecision)
+            isinstance(e, SendMail | RequestChecks | RecordDecision | RaiseAlert)
             or (isinstance(e, CreateContact) and e.mails is not None)
             for e in self.effects
         )
@@ -296,6 +302,12 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         return Stop(_sender_triage(work, ctx, sender.problem), f"sender: {sender.problem}")
     elif _is_command(work, ctx):
         kind = "manager_command"
+    elif alerts := tuple(
+        info for token in alert_tokens(message) if (info := ctx.lookup.alert_by_token(token))
+    ):
+        # Before anything reads a form: a reply quotes the alert, which names the child.
+        kind = "alert_reply"
+        work = replace(work, alerts=alerts)
     elif (found := checks_named(work.decoded, work.envelope, work.crypto, ctx))[0]:
         assert found[1] is not None
         kind = "check_reply"
@@ -305,7 +317,7 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
             referral = parse_referral(message)
         except TooCostly as exc:  # a form's reader hit its time or memory limit
             return Stop(quarantine(work, "too-costly", exc.detail), f"too costly: {exc.detail}")
-        if is_police_notification(message):
+        if is_police_notification(message, ctx.config.police):
             kind = "police_notification"
         elif is_information_request(message) and referral.children:
             kind = "rfi"
@@ -327,6 +339,8 @@ def step_classify(work: Work, ctx: StepContext) -> Outcome:
         why = f"{what}: {referral.recognised} fields, {len(referral.children)} child(ren)"
     elif kind == "correspondence":
         why = f"about contact {work.reference}"
+    elif kind == "alert_reply":
+        why = f"answers alert {', '.join(str(a.id) for a in work.alerts)}"
     else:
         why = "; ".join(automatic.reasons) if automatic.reasons else "no rule recognised it"
     return Continue(work, f"{kind} ({why})")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.crypto.keyring import Keyring
+from gateway.domain.alerts import AlertInfo
 from gateway.domain.cases import CaseMatch, find_case
 from gateway.domain.checks.replies import CheckInfo
 from gateway.inbound.apply import Applier
@@ -27,6 +28,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.outbound.compose import Letters
 from gateway.retry import backoff
+from gateway.store.alert_models import Alert
 from gateway.store.db import Database
 from gateway.store.models import Check, Contact, Message, OutboxRow, SeenSignature
 from gateway.timescales import BusinessCalendar
@@ -107,6 +109,11 @@ class DbLookup:
         query = select(SeenSignature.id).where(SeenSignature.payload_sha256 == payload_sha256)
         return self.session.execute(query).first() is not None
 
+    def alert_by_token(self, token: str) -> AlertInfo | None:
+        query = select(Alert).where(Alert.token == token.upper())
+        alert = self.session.execute(query).scalar_one_or_none()
+        return AlertInfo.of(alert) if alert is not None else None
+
     def contact_exists(self, reference: str) -> bool:
         found = self.session.execute(
             select(Contact.id).where(Contact.reference == reference)
@@ -180,12 +187,17 @@ class Processor:
                     or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                     or_(Message.lease_until.is_(None), Message.lease_until < now),
                 )
-                .order_by(Message.id)
+                # Urgent-looking mail first: it never waits behind routine mail ahead of it.
+                .order_by(Message.priority.desc(), Message.id)
                 .limit(batch)
             )
             if self.db.skip_locked():
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.execute(query).scalars())
+            # An urgent batch is urgent messages only: its alerts commit without waiting for
+            # routine ones to be processed in the same transaction.
+            if rows and rows[0].priority:
+                rows = [row for row in rows if row.priority]
             for row in rows:
                 row.lease_until = now + self.lease
                 row.lease_owner = self.owner
@@ -222,12 +234,21 @@ class Processor:
         """Every message of a claimed batch in one transaction: one commit, same atomicity."""
         now = self.clock.now()
         with self.db.transaction() as session:
-            return [
-                self._decide(session, message, now)
-                if self._ours(message, claims[message.id])
-                else None
-                for message in self._locked(session, list(claims), now)
-            ]
+            touched: list[tuple[str | None, bool] | None] = []
+            messages = self._locked(session, list(claims), now)
+            for index, message in enumerate(messages):
+                ours = self._ours(message, claims[message.id])
+                touched.append(self._decide(session, message, now) if ours else None)
+                if index + 1 < len(messages) and self.db.urgent_waiting():
+                    # The watcher waits for the database with an urgent referral: commit what
+                    # is done and hand the rest back for the next claim, rather than make it
+                    # wait for the whole routine batch.
+                    for rest in messages[index + 1 :]:
+                        if rest.lease_owner == self.owner and rest.state == "pending":
+                            rest.lease_until = None
+                            rest.lease_owner = None
+                    break
+            return touched
 
     def _process_one(self, message_id: int, token: int) -> tuple[str | None, bool] | None:
         now = self.clock.now()

@@ -15,6 +15,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.inbound.ingest import Source, ingest
+from gateway.inbound.screening import priority_of
 from gateway.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,15 @@ class IngestHandler:
 
     def _commit(self, raw: bytes, source: Source) -> int:
         now = self.clock.now()
-        return ingest(self.db, raw, source, received_at=now, now=now, role="front-door").message_id
+        return ingest(
+            self.db,
+            raw,
+            source,
+            received_at=now,
+            now=now,
+            role="front-door",
+            priority=priority_of(raw, self.config),
+        ).message_id
 
     def _status(self, envelope: Envelope, line: str) -> str:
         if self.config.listener.protocol == "lmtp":

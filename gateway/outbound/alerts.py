@@ -20,11 +20,15 @@ def manager_alert(
     reference: str | None = None,
     purpose: str = "manager-alert",
     cli: str | None = None,
+    recipients: Sequence[str] | None = None,
+    priority: int = 0,
 ) -> OutgoingMail | None:
     """ACTION says what to do by email or phone, in words a manager reads; CLI is the
-    operators' command-line equivalent, printed as a footnote."""
-    """None when no manager is configured (the event is still in the ledger and the log)."""
-    if not config.manager:
+    operators' command-line equivalent, printed as a footnote. RECIPIENTS: someone other than
+    the managers (an alert about an alert). None when nobody is there to tell (the event is
+    still in the ledger and the log)."""
+    to = tuple(recipients) if recipients is not None else config.manager_addresses
+    if not to:
         return None
     local = now.astimezone(ZoneInfo(config.gateway.timezone))
     return OutgoingMail(
@@ -37,7 +41,8 @@ def manager_alert(
             "cli": cli,
             "sent_at": local.strftime("%A %d %B %Y %H:%M %Z"),
         },
-        recipients=config.manager_addresses,
+        recipients=to,
         purpose=purpose,
         subject_ref=reference,
+        priority=priority,
     )

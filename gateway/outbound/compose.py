@@ -74,6 +74,10 @@ class OutgoingMail:
     attached_messages: tuple[bytes, ...] = ()
     # Carried in the Message-ID's left part (a check's token), so replies can be matched.
     message_id_tag: str | None = None
+    # What the tag names: a check's token ("check") or an urgent alert's ("alert").
+    message_id_kind: str = "check"
+    # 1: urgent (an alert), sent before routine mail queued ahead of it.
+    priority: int = 0
     # Another copy to, e.g., an agency's escalation address.
     cc: tuple[str, ...] = ()
     # OpenPGP: sign it (when the gateway has a signing key); encrypt it to these fingerprints
@@ -91,14 +95,14 @@ class OutgoingMail:
     content_free: bool = False
 
 
-def new_message_id(mash_address: str, tag: str | None = None) -> str:
+def new_message_id(mash_address: str, tag: str | None = None, kind: str = "check") -> str:
     domain = mash_address.rpartition("@")[2]
-    return f"{message_id_prefix(tag)}{uuid.uuid4().hex}@{domain}>"
+    return f"{message_id_prefix(tag, kind)}{uuid.uuid4().hex}@{domain}>"
 
 
-def message_id_prefix(tag: str | None) -> str:
-    """How every Message-ID carrying `tag` (a check's token) begins."""
-    return f"<check.{tag}." if tag else "<"
+def message_id_prefix(tag: str | None, kind: str = "check") -> str:
+    """How every Message-ID carrying `tag` (a check's or an alert's token) begins."""
+    return f"<{kind}.{tag}." if tag else "<"
 
 
 def build_mime(

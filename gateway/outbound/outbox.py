@@ -29,7 +29,9 @@ def enqueue(
     source_message_id: int | None = None,
 ) -> OutboxRow:
     """Build the bytes now (fixed Message-ID) and queue them, with the ledger event."""
-    message_id = new_message_id(config.gateway.mash_address, mail.message_id_tag)
+    message_id = new_message_id(
+        config.gateway.mash_address, mail.message_id_tag, mail.message_id_kind
+    )
     raw = build_mime(
         letters,
         mail,
@@ -60,6 +62,7 @@ def enqueue(
         next_attempt_at=now,
         created_at=now,
         source_message_id=source_message_id,
+        priority=mail.priority,
     )
     session.add(row)
     session.flush()
@@ -228,7 +231,8 @@ def claim_due(
             OutboxRow.next_attempt_at <= now,
             or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
         )
-        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        # Urgent alerts first: they never wait behind routine mail queued before them.
+        .order_by(OutboxRow.priority.desc(), OutboxRow.next_attempt_at, OutboxRow.id)
         .limit(limit)
     )
     if skip_locked:
@@ -240,6 +244,36 @@ def claim_due(
         row.lease_owner = owner
         row.lease_token = (row.lease_token or 0) + 1
     return rows
+
+
+def urgent_waiting(session: Session, now: datetime) -> bool:
+    """Whether an urgent row is due and free to claim (a cheap read before each routine send)."""
+    found = session.execute(
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.state == "pending",
+            OutboxRow.priority > 0,
+            OutboxRow.next_attempt_at <= now,
+            or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def release_claims(session: Session, claims: list[tuple[int, int]], owner: str) -> None:
+    """Hand claimed rows back unsent (only while the claim is still this one)."""
+    for row_id, token in claims:
+        session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id == row_id,
+                OutboxRow.state == "sending",
+                OutboxRow.lease_owner == owner,
+                OutboxRow.lease_token == token,
+            )
+            .values(state="pending", lease_until=None, lease_owner=None)
+        )
 
 
 def renew_lease(

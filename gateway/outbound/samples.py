@@ -44,6 +44,24 @@ _OUTCOME = {
     "family_advised": False,
 }
 
+_ALERT: dict[str, Any] = {
+    "title": "urgent: possible immediate risk",
+    "lines": [
+        "What: a new referral (out of hours).",
+        "The form says immediate risk",
+        "Received out of hours.",
+    ],
+    "reference": "MASH-2026-000123",
+    "tag": "[ALERT #K7Q2XW4P]",
+    "alert_id": 7,
+    "rung": 0,
+    "raised_at": "Saturday 07 March 2026 23:40 GMT",
+    "sent_at": "Saturday 07 March 2026 23:40 GMT",
+    "edt_copy": True,
+    "edt_phone": "0208 356 2710",
+    "acknowledge_within": timedelta(minutes=30),
+}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "steering_report": {
         "period": "1 January 2026 to 31 March 2026",
@@ -65,6 +83,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "opens": "09:00",
         "closes": "17:00",
         "on_behalf_of": "Kim Mentor",
+        "forwarded": False,
     },
     "ack_public": {
         **COMMON,
@@ -83,7 +102,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "opens": "09:00",
         "closes": "17:00",
         "on_behalf_of": None,
+        "forwarded": True,
     },
+    "ack_notification": {"reference": "MASH-2026-000126", "meeting_at": "08:30"},
     "check_request": {
         "reference": "MASH-2026-000123",
         "rag": "RED",
@@ -156,7 +177,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "items": 2,
         "sections": [
             {
-                "title": "Critical: possible immediate risk",
+                "title": "URGENT: possible immediate risk",
                 "lines": [
                     "MASH-2026-000125: A.O. (6) [out of hours]\n"
                     "    Concern: A. arrived with bruising to her upper arm.\n"
@@ -234,6 +255,29 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reference": "MASH-2026-000123",
         "answer": "Amira is not known to children's social care. No previous contacts.",
         "answered_by": "Duty Manager <duty.manager@hackney.example>",
+    },
+    "urgent_alert": _ALERT,
+    "edt_alert": {
+        **_ALERT,
+        "children": [
+            {
+                "name": "Amira Okafor",
+                "date_of_birth": "2019-04-03",
+                "address": "12 Mare Street, London, E8 1AA",
+            }
+        ],
+        "concern": "Dad has come back drunk and is smashing things; the children are in "
+        "immediate danger.",
+        "where_now": None,
+        "police_reference": None,
+        "new_text": None,
+        "referrer": {
+            "name": "Sam Teacher",
+            "role": "DSL",
+            "agency": "St John's Primary School",
+            "email": "sam.teacher@stjohns-school.example",
+            "phone": "020 7946 0000",
+        },
     },
     "pgp_notice": {"problem": "your OpenPGP key has expired"},
     "section47_referral": {

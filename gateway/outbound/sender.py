@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -14,7 +15,14 @@ from gateway.config import Config
 from gateway.mail.addresses import without_addresses
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters
-from gateway.outbound.outbox import claim_due, enqueue, renew_lease
+from gateway.outbound.failed import failure_alert, is_alert
+from gateway.outbound.outbox import (
+    claim_due,
+    enqueue,
+    release_claims,
+    renew_lease,
+    urgent_waiting,
+)
 from gateway.outbound.smtp import Delivery
 from gateway.retry import backoff
 from gateway.store import ledger
@@ -25,6 +33,8 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(seconds=30)
 BATCH = 10
+# A claimed row: id, fencing token, envelope sender, recipients, bytes, priority.
+_Claim = tuple[int, int, str, list[str], bytes, int]
 
 
 def lease_for(config: Config) -> timedelta:
@@ -58,7 +68,11 @@ class OutboxSender:
         transport: Transport,
         letters: Letters,
         owner: str,
+        on_failed: Callable[[Session, OutboxRow, datetime], None] = lambda _s, _r, _n: None,
     ) -> None:
+        # Told, in the failure's transaction, of every permanent failure (the daemon wires
+        # the checks in: a check request refused outright makes its check undeliverable).
+        self.on_failed = on_failed
         self.db = db
         self.config = config
         self.clock = clock
@@ -74,17 +88,16 @@ class OutboxSender:
         result = FlushResult()
         lease = lease_for(self.config)
         try:
+            claimed: list[_Claim] = []
             while True:
-                now = self.clock.now()
-                with self.db.transaction() as session:
-                    rows = claim_due(session, now, self.owner, lease, batch, self.db.skip_locked())
-                    claimed = [
-                        (r.id, r.lease_token, r.envelope_from, list(r.recipients), r.raw)
-                        for r in rows
-                    ]
+                if not claimed:
+                    with self.db.transaction() as session:
+                        claimed = self._claim(session, batch, lease)
+                    fresh = True
                 if not claimed:
                     return result
-                for row_id, token, envelope_from, recipients, raw in claimed:
+                row_id, token, envelope_from, recipients, raw, _priority = claimed.pop(0)
+                if not fresh:
                     with self.db.transaction() as session:
                         held = renew_lease(
                             session, row_id, self.owner, token, self.clock.now(), lease
@@ -92,12 +105,20 @@ class OutboxSender:
                     if not held:
                         log.warning("outbox row %s: claim lapsed and was taken over", row_id)
                         continue
-                    self._in_flight = (row_id, token)
-                    try:
-                        delivery = self.transport.send(envelope_from, recipients, raw)
-                    finally:
-                        self._in_flight = None
-                    self._record(row_id, token, delivery, result)
+                fresh = False
+                self._in_flight = (row_id, token)
+                try:
+                    delivery = self.transport.send(envelope_from, recipients, raw)
+                finally:
+                    self._in_flight = None
+                with self.db.transaction() as session:
+                    self._record(session, row_id, token, delivery, result)
+                    if claimed and not claimed[0][5] and urgent_waiting(session, self.clock.now()):
+                        # An urgent alert queued meanwhile goes before the rest of this routine
+                        # batch: the rest is handed back and the alert claimed, in one turn.
+                        release_claims(session, [(c[0], c[1]) for c in claimed], self.owner)
+                        claimed = self._claim(session, batch, lease)
+                        fresh = True
         finally:
             self.transport.close()
 
@@ -112,87 +133,89 @@ class OutboxSender:
                 lease_for(self.config),
             )
 
-    def _record(self, row_id: int, token: int, delivery: Delivery, result: FlushResult) -> None:
+    def _claim(self, session: Session, batch: int, lease: timedelta) -> list[_Claim]:
+        """Lease due rows (urgent first); a fresh claim needs no renewal before its first send."""
+        rows = claim_due(session, self.clock.now(), self.owner, lease, batch, self.db.skip_locked())
+        return [
+            (r.id, r.lease_token, r.envelope_from, list(r.recipients), r.raw, r.priority)
+            for r in rows
+        ]
+
+    def _record(
+        self, session: Session, row_id: int, token: int, delivery: Delivery, result: FlushResult
+    ) -> None:
         now = self.clock.now()
-        with self.db.transaction() as session:
-            row = session.get(OutboxRow, row_id)
-            if (
-                row is None
-                or row.state != "sending"
-                or row.lease_owner != self.owner
-                or row.lease_token != token
-            ):
-                # The documented ambiguous point: the server accepted it, another instance
-                # took the row over before we could record it, and may send it once more.
-                log.warning("outbox row %s changed hands while sending; not recording", row_id)
-                return
-            row.attempts += 1
-            row.lease_until = None
-            row.lease_owner = None
-            row.last_error = None if delivery.outcome == "sent" else delivery.detail
-            outcome = delivery.outcome
-            if outcome == "retry" and row.attempts >= self.config.smtp.max_attempts:
-                outcome = "failed"
-            if outcome == "sent":
-                row.state = "sent"
-                row.sent_at = now
-                result.sent += 1
-                _record(
-                    session,
-                    now,
-                    "mail-sent",
-                    row,
-                    self.owner,
-                    message_id=row.header_message_id,
-                    smtp=delivery.detail,
-                )
-                if delivery.refused:
-                    self._alert_refused(session, row, delivery, now)
-            elif outcome == "retry":
-                row.state = "pending"
-                row.next_attempt_at = now + backoff(
-                    row.attempts, RETRY_BASE, self.config.smtp.retry_cap
-                )
-                result.retried += 1
-                log.info(
-                    "outbox row %s deferred (attempt %s): %s",
-                    row.id,
-                    row.attempts,
-                    without_addresses(delivery.detail),
-                )
-            else:
-                row.state = "failed"
-                result.failed += 1
-                log.error("outbox row %s failed: %s", row.id, without_addresses(delivery.detail))
-                _record(
-                    session,
-                    now,
-                    "mail-failed",
-                    row,
-                    self.owner,
-                    smtp=delivery.detail,
-                    attempts=row.attempts,
-                )
-                self._alert_failed(session, row, delivery.detail, now)
+        row = session.get(OutboxRow, row_id)
+        if (
+            row is None
+            or row.state != "sending"
+            or row.lease_owner != self.owner
+            or row.lease_token != token
+        ):
+            # The documented ambiguous point: the server accepted it, another instance
+            # took the row over before we could record it, and may send it once more.
+            log.warning("outbox row %s changed hands while sending; not recording", row_id)
+            return
+        row.attempts += 1
+        row.lease_until = None
+        row.lease_owner = None
+        row.last_error = None if delivery.outcome == "sent" else delivery.detail
+        outcome = delivery.outcome
+        if outcome == "retry" and row.attempts >= self.config.smtp.max_attempts:
+            outcome = "failed"
+        if outcome == "sent":
+            row.state = "sent"
+            row.sent_at = now
+            result.sent += 1
+            _record(
+                session,
+                now,
+                "mail-sent",
+                row,
+                self.owner,
+                message_id=row.header_message_id,
+                smtp=delivery.detail,
+            )
+            if delivery.refused:
+                self._alert_refused(session, row, delivery, now)
+        elif outcome == "retry":
+            row.state = "pending"
+            row.next_attempt_at = now + backoff(
+                row.attempts, RETRY_BASE, self.config.smtp.retry_cap
+            )
+            result.retried += 1
+            log.info(
+                "outbox row %s deferred (attempt %s): %s",
+                row.id,
+                row.attempts,
+                without_addresses(delivery.detail),
+            )
+        else:
+            row.state = "failed"
+            result.failed += 1
+            log.error("outbox row %s failed: %s", row.id, without_addresses(delivery.detail))
+            _record(
+                session,
+                now,
+                "mail-failed",
+                row,
+                self.owner,
+                smtp=delivery.detail,
+                attempts=row.attempts,
+            )
+            self._alert_failed(session, row, delivery.detail, now)
+            self.on_failed(session, row, now)
 
     def _alert_failed(self, session: Session, row: OutboxRow, detail: str, now: datetime) -> None:
-        if row.purpose == "manager-alert":
-            # An alert about a failed alert would loop; the ledger and log carry it.
-            return
-        self._alert(
-            session,
-            row,
-            "a message could not be delivered",
-            [f"Purpose: {row.purpose}", f"Outbox row: {row.id}", f"Server said: {detail}"],
-            "Check the recipient address and contact the recipient another way.",
-            now,
-        )
+        mail = failure_alert(self.config, now, row, "a message could not be delivered", detail)
+        if mail is not None:
+            enqueue(session, self.config, self.letters, mail, now)
 
     def _alert_refused(
         self, session: Session, row: OutboxRow, delivery: Delivery, now: datetime
     ) -> None:
-        if row.purpose == "manager-alert":
-            return
+        if is_alert(row.purpose):
+            return  # the others got it; the refused ones are in the ledger and the log
         self._alert(
             session,
             row,

@@ -23,6 +23,12 @@ from gateway.domain.sharing import reviews_due
 from gateway.durations import due, in_words
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
+from gateway.reports.attention import (
+    failed_lines,
+    undeliverable_lines,
+    urgent_contacts,
+    urgent_lines,
+)
 from gateway.reports.sections import Section
 from gateway.reports.voice import disagreement_sections, referrer_sections
 from gateway.store import ledger
@@ -72,8 +78,16 @@ def gather(
 ) -> list[Section]:
     """The digest's non-empty sections. References only: the detail is in `contacts show`."""
     sections: list[Section] = []
+    # Urgent contacts first, under their own heading (the alert went at once; this is the
+    # reminder that a person must act on each).
+    urgent = urgent_contacts(session, now)
+    if urgent:
+        sections.append(Section("URGENT contacts", urgent_lines(session, urgent, now)))
 
     sections.extend(_check_sections(session, calendar, now))
+    lines = undeliverable_lines(session, now)
+    if lines:
+        sections.append(Section("Checks that could not be delivered", lines))
 
     screening = session.execute(
         select(Contact)
@@ -100,13 +114,11 @@ def gather(
     # Until a manager records a decision, a contact stays open (protocol 4: within 24 hours).
     waiting = session.execute(
         select(Contact)
-        .where(Contact.status == "open", Contact.channel != "rfi")
-        .order_by(Contact.immediate_risk.desc(), Contact.received_at)
+        .where(Contact.status == "open", Contact.channel != "rfi", Contact.urgent.is_(False))
+        .order_by(Contact.received_at)
     ).scalars()
     lines = [
-        f"{c.reference} ({c.source}, received {_ago(now, c.received_at)} ago)"
-        + (" URGENT" if c.immediate_risk else "")
-        for c in waiting
+        f"{c.reference} ({c.source}, received {_ago(now, c.received_at)} ago)" for c in waiting
     ]
     if lines:
         sections.append(Section("Contacts waiting for a decision", lines))
@@ -163,6 +175,10 @@ def gather(
     ]
     if lines:
         sections.append(Section("New correspondence on contacts", lines))
+
+    lines = failed_lines(session, now)
+    if lines:
+        sections.append(Section("Messages that could not be delivered", lines))
 
     sections.extend(_quarantine_section(session, now))
 

@@ -16,6 +16,7 @@ from gateway.config import Config
 from gateway.domain.contact_sheet import entry
 from gateway.outbound.compose import Letters
 from gateway.outbound.sealing_policy import recipient_key
+from gateway.reports.attention import urgent_contacts
 from gateway.reports.digest import Section, latest_slot, send_sections
 from gateway.store.db import Database
 from gateway.store.models import Contact, DigestRun
@@ -81,14 +82,23 @@ def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Let
             if since is not None:
                 query = query.where(Contact.received_at > since)
             contacts = session.execute(query.order_by(Contact.received_at)).scalars().all()
-            critical = [c for c in contacts if c.immediate_risk]
-            police = [c for c in contacts if not c.immediate_risk and c.source == "police"]
-            others = [c for c in contacts if not c.immediate_risk and c.source != "police"]
-
+            # Urgent first, under their own heading: those received since the last meeting,
+            # and older ones that became urgent since (a reply, a partner's answer).
+            urgent = [
+                c for c in urgent_contacts(session, now, since=since) if c.received_at <= slot
+            ]
+            seen = {c.id for c in urgent}
+            police = [
+                c
+                for c in contacts
+                if c.id not in seen and (c.channel == "police-notification" or c.source == "police")
+            ]
+            seen |= {c.id for c in police}
+            others = [c for c in contacts if c.id not in seen]
             sections = [
                 Section(title, [_agenda_line(session, c, calendar, now) for c in group])
                 for title, group in (
-                    ("Critical: possible immediate risk", critical),
+                    ("URGENT: possible immediate risk", urgent),
                     ("Police notifications", police),
                     ("Other contacts", others),
                 )
@@ -102,7 +112,7 @@ def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Let
                 kind="meeting",
                 slot=slot,
                 sections=sections,
-                items=len(contacts),
+                items=len(urgent) + len(police) + len(others),
                 template="meeting_agenda",
                 recipients=tuple(recipients),
                 purpose="daily MASH meeting agenda",

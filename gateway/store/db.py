@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,51 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class SchemaOutOfDate(RuntimeError):
     pass
+
+
+class FairQueue:
+    """First come, first served among this process's threads, for SQLite's one writer.
+
+    Every SQLite transaction here is BEGIN IMMEDIATE, so they take turns anyway; but SQLite's
+    busy handler polls, and a thread that commits and begins again at once (the pipeline
+    working through a backlog) can keep the watcher or the sender waiting for many seconds:
+    an urgent referral then waits behind routine work. A ticket queue hands the database over
+    in the order it was asked for. Re-entrant per thread; other processes still queue through
+    SQLite's own busy timeout.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._next = 0
+        self._serving = 0
+        self._urgent = 0  # threads waiting with urgent work (an urgent referral to ingest)
+        self._local = threading.local()
+
+    def enter(self, urgent: bool = False) -> None:
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        if depth:
+            return
+        with self._turn:
+            ticket = self._next
+            self._next += 1
+            self._urgent += urgent
+            while ticket != self._serving:
+                self._turn.wait()
+            self._urgent -= urgent
+
+    def urgent_waiting(self) -> bool:
+        """Whether another thread is queued with urgent work."""
+        with self._turn:
+            return self._urgent > 0
+
+    def leave(self) -> None:
+        self._local.depth -= 1
+        if self._local.depth:
+            return
+        with self._turn:
+            self._serving += 1
+            self._turn.notify_all()
 
 
 class AnotherInstance(RuntimeError):
@@ -51,12 +97,26 @@ class Database:
             _sqlite_pragmas(self.engine, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         _storable_parameters(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._queue = FairQueue() if self.is_sqlite and not read_only else None
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any exception."""
-        with self._sessions() as session, session.begin():
-            yield session
+    def transaction(self, *, urgent: bool = False) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back on any exception. URGENT: this
+        thread carries urgent work; a long routine batch holding SQLite commits early."""
+        queue = self._queue
+        if queue is not None:
+            queue.enter(urgent)
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            if queue is not None:
+                queue.leave()
+
+    def urgent_waiting(self) -> bool:
+        """SQLite: another of this process's threads waits for the database with urgent work
+        (a long routine batch then commits early). PostgreSQL locks rows, not the database."""
+        return self._queue is not None and self._queue.urgent_waiting()
 
     def missing_file(self) -> str | None:
         """The SQLite file's path when it does not exist (a read must not create it)."""

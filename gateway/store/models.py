@@ -2,51 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite has no time zones of its own)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+from gateway.store.base import Base
 
 
 class Message(Base):
@@ -81,8 +54,13 @@ class Message(Base):
     header_message_id: Mapped[str | None] = mapped_column(String(998))
     # Retention deleted the raw bytes (the SHA-256 and size stay).
     purged_at: Mapped[datetime | None]
+    # 1 when it looks urgent at ingest: processed before routine mail queued ahead of it.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_messages_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_messages_due", "state", "next_attempt_at"),
+        Index("ix_messages_priority", "state", "priority"),
+    )
 
 
 class MessageSource(Base):
@@ -144,6 +122,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # 1 for urgent alerts: sent before routine mail queued ahead of them.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
 
@@ -224,6 +204,11 @@ class Contact(Base):
     referrer_reasons: Mapped[list[str] | None] = mapped_column(JSON)
     # An information request's answer went (its 10-working-day clock stopped).
     rfi_answered_at: Mapped[datetime | None]
+    # The urgency screen found something in one of its messages (reasons: urgent_reasons).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Forwarded to the case-holding unit: when, and by whom, the unit confirmed it has it.
+    received_by_unit_at: Mapped[datetime | None]
+    received_by_unit: Mapped[str | None] = mapped_column(String(320))
 
     __table_args__ = (
         Index("ix_contacts_status_received", "status", "received_at"),

@@ -99,6 +99,29 @@ def worried_neighbour(at: datetime) -> bytes:
     return msg.as_bytes(policy=SMTP)
 
 
+def night_referral(at: datetime) -> bytes:
+    """An A&E nurse, near midnight: the form says immediate risk; the MASH is closed."""
+    msg = _mail("Jo Nurse <jo.nurse@nhs.example>", "Urgent MASH referral - Maya Cole", at)
+    msg.set_content(
+        "Referrer's name: Jo Nurse\nRole: Emergency department nurse\n"
+        "Organisation: Homerton Hospital\nEmail: jo.nurse@nhs.example\nPhone: 020 8510 5555\n"
+        "Child's name: Maya Cole\nDate of birth: 09/09/2018\n"
+        "Address: 7 Navarino Road, London E8 1AD\nParents/carers: Mother Dee Cole\n"
+        "Concern: Maya came in with her mother, who says her partner threatened to kill them "
+        "both tonight; they cannot go home.\nCategory: Domestic abuse\nImmediate risk: Yes\n"
+        "Parents aware: Yes\nConsent: Given by mother\n"
+    )
+    return msg.as_bytes(policy=SMTP)
+
+
+def acknowledges(sender: str, alert: EmailMessage, text: str, at: datetime) -> bytes:
+    """A manager, or the Emergency Duty Team, answers an urgent alert from its own address."""
+    msg = _mail(sender, f"RE: {alert['Subject']}", at)
+    msg["In-Reply-To"] = str(alert["Message-ID"])
+    msg.set_content(text)
+    return msg.as_bytes(policy=SMTP)
+
+
 def police_notification(at: datetime) -> bytes:
     msg = _mail(
         "Police MASH desk <police-mash@met.example>", "MERLIN PAC report - domestic incident", at

@@ -28,9 +28,11 @@ from gateway.clock import FrozenClock
 from gateway.config import load_config
 from gateway.daemon import Daemon
 from gateway.reports.status import status
+from gateway.store.alert_models import Alert
 from gateway.store.models import AuditEvent, Check, Contact, Decision, Message, OutboxRow
 from gateway_dev.demo.scenario import LONDON, START, Script, partners
 from gateway_dev.demo.world import (
+    EDT,
     MANAGER,
     MASH,
     MEETING,
@@ -60,6 +62,9 @@ signing_key = "{mash.fingerprint}"
 host = "127.0.0.1"
 port = {world.smtp.port}
 tls = "none"
+
+[hours]
+edt_address = "{EDT}"
 
 [digest]
 times = ["09:00", "13:00", "16:00"]
@@ -151,6 +156,8 @@ class Summary:
     quarantined: int
     bounces: int
     disagreements: int
+    urgent_alerts: int
+    alerts_acknowledged: int
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -205,6 +212,8 @@ def _summary(daemon: Daemon) -> Summary:
             quarantined=count(Message, Message.state == "quarantined"),
             bounces=count(AuditEvent, AuditEvent.action == "mail-bounced"),
             disagreements=count(AuditEvent, AuditEvent.action == "disagreement-raised"),
+            urgent_alerts=count(Alert),
+            alerts_acknowledged=count(Alert, Alert.acknowledged_at.is_not(None)),
         )
 
 
@@ -226,13 +235,17 @@ _SHOWN = {
     "command-received": "IN ",
     "consent-overridden": "DEC",
     "disagreement-raised": "!!!",
+    "urgent-alert": "!!!",
+    "alert-escalated": "!!!",
+    "alert-acknowledged": "IN ",
 }
 
 
 def _line(event: AuditEvent) -> tuple[str, str] | None:
     """(style, text) for a ledger row worth showing."""
     if event.action == "mail-queued" and event.purpose and "alert" in event.purpose:
-        return "bold red", f"OUT  alert to the managers ({event.purpose}) {event.subject_ref or ''}"
+        to = "the EDT" if "Emergency Duty Team" in event.purpose else "the managers"
+        return "bold red", f"OUT  alert to {to} ({event.purpose}) {event.subject_ref or ''}"
     mark = _SHOWN.get(event.action)
     if mark is None:
         return None
@@ -251,7 +264,10 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         "check-out-of-office": f"out-of-office from {detail.get('agency')} on {ref}",
         "check-chased": f"reminder {detail.get('rung')} on {ref}"
         f"{' copied to escalation' if detail.get('escalated') else ''}",
-        "check-withdrawn": f"check to {detail.get('agency')} on {ref} withdrawn: no longer needed",
+        "check-withdrawn": f"undeliverable check to {detail.get('agency')} on {ref} settled "
+        "by the outcome"
+        if detail.get("undeliverable")
+        else f"check to {detail.get('agency')} on {ref} withdrawn: no longer needed",
         "mail-bounced": f"bounce: {event.purpose} ({ref})",
         "decision-recorded": f"decision {detail.get('decision')} on {ref} by {event.actor}",
         "outcome-recorded": f"outcome {detail.get('outcome')} on {ref}",
@@ -265,6 +281,12 @@ def _line(event: AuditEvent) -> tuple[str, str] | None:
         f"{event.actor}: {event.purpose}",
         "disagreement-raised": f"{event.actor} disagrees with the decision on {ref}: to the "
         "managers and the service manager",
+        "urgent-alert": f"URGENT alert {detail.get('alert')} on {ref}: {detail.get('what')}"
+        f"{', to the EDT too' if detail.get('edt') else ''}",
+        "alert-escalated": f"alert {detail.get('alert')} on {ref} not acknowledged: "
+        f"sent again (rung {detail.get('rung')})",
+        "alert-acknowledged": f"alert {detail.get('alert')} on {ref} acknowledged by "
+        f"{event.actor} ({detail.get('via')})",
     }[event.action]
     style = {"IN ": "cyan", "OUT": "green", "DEC": "magenta", "!!!": "bold red"}[mark]
     return style, f"{mark}  {text}"

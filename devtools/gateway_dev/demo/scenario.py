@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gateway.store.db import Database
 from gateway.store.models import Contact, OutboxRow
 from gateway_dev.demo import people
-from gateway_dev.demo.world import Identity, World
+from gateway_dev.demo.world import EDT, MANAGER, Identity, World
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2026, 3, 2, 7, 0, tzinfo=LONDON)
@@ -87,9 +87,31 @@ class Script:
                 ),
             ),
             (
+                at(0, 11, 50),
+                "the manager acknowledges health's increased-risk alert",
+                lambda t: self.acknowledge("manager", t),
+            ),
+            (
                 at(0, 21, 20),
                 "a neighbour writes in their own words, out of hours",
                 lambda t: send(people.worried_neighbour(t), t),
+            ),
+            (
+                # Nobody at the MASH reads this tonight: the alert's first rung goes out at
+                # 22:00, and the EDT, which has it too, answers at 22:20.
+                at(0, 22, 20),
+                "the EDT reads its mail and acknowledges the alerts",
+                lambda t: self.acknowledge("edt", t),
+            ),
+            (
+                at(0, 23, 40),
+                "an A&E nurse refers a child at immediate risk, at night",
+                lambda t: send(people.night_referral(t), t),
+            ),
+            (
+                at(0, 23, 55),
+                "the EDT acknowledges the nurse's alert",
+                lambda t: self.acknowledge("edt", t),
             ),
             (
                 at(1, 2, 20),
@@ -259,6 +281,25 @@ class Script:
             self.send(raw, when)
 
         return send
+
+    def acknowledge(self, user: str, when: datetime) -> None:
+        """USER (the manager, or the EDT) answers each urgent alert it has not answered yet."""
+        sender, text = {
+            "manager": (MANAGER, "Seen; I am reading the contact now.\n\nDuty Manager"),
+            "edt": (EDT, "EDT has this; a duty social worker is on the way.\n\nEDT"),
+        }[user]
+        seen = self.seen.setdefault(f"alerts-{user}", set())
+        client = self.world.imap.session(user)
+        client.select_folder("INBOX", readonly=True)
+        uids = [uid for uid in client.search("ALL") if uid not in seen]
+        fetched = client.fetch(uids, ["BODY.PEEK[HEADER]"]) if uids else {}
+        for uid, data in sorted(fetched.items()):
+            seen.add(uid)
+            message = message_from_bytes(data[b"BODY[HEADER]"], policy=default)
+            subject = str(message["Subject"] or "")
+            if "[ALERT #" in subject and "NOT ACKNOWLEDGED" not in subject:
+                assert isinstance(message, EmailMessage)
+                self.send(people.acknowledges(sender, message, text, when), when)
 
     def _new_requests(self, user: str) -> list[EmailMessage]:
         seen = self.seen.setdefault(user, set())

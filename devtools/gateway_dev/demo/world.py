@@ -18,6 +18,7 @@ MANAGER = f"duty.manager@{DOMAIN}"
 MEETING = f"mash-meeting@{DOMAIN}"
 SOCIAL_WORK = f"s47-unit@{DOMAIN}"
 SERVICE_MANAGER = f"mash-service-manager@{DOMAIN}"
+EDT = f"edt@{DOMAIN}"  # the Emergency Duty Team: the MASH's night and weekends
 # One IMAP login per person or team; the SMTP server delivers by address.
 ADDRESSES = {
     MASH: "mash",
@@ -25,12 +26,14 @@ ADDRESSES = {
     MEETING: "manager",
     SOCIAL_WORK: "socialwork",
     SERVICE_MANAGER: "manager",
+    EDT: "edt",
     "police-mash@met.example": "police",
     "health-mash@nhs.example": "health",
     "duty@probation.example": "probation",
     "senior-manager@probation.example": "probation",
     "dsl@stjohns-school.example": "school",
     "hana.visitor@nhs.example": "visitor",
+    "jo.nurse@nhs.example": "nurse",
     "worried.neighbour@mail.example": "neighbour",
 }
 USERS = {user: f"demo-{user}-{os.getpid()}" for user in set(ADDRESSES.values())}

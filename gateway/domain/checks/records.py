@@ -21,7 +21,8 @@ from gateway.domain.effects import CheckReplyDraft, CheckUpdate
 from gateway.domain.sharing import NoAgreement
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
-from gateway.store.models import Check, CheckReply, Contact, Message, ReplyAttachment
+from gateway.store import ledger
+from gateway.store.models import Check, CheckReply, Contact, Message, OutboxRow, ReplyAttachment
 from gateway.timescales import BusinessCalendar
 
 
@@ -73,13 +74,19 @@ def record_reply(
     if waiting is not None:
         return []
     answers = session.execute(
-        select(Check.agency, Check.late).where(Check.contact_id == check.contact_id)
+        select(Check.agency, Check.rag, Check.late, Check.status)
+        .where(Check.contact_id == check.contact_id)
+        .order_by(Check.id)
     ).all()
     alert = manager_alert(
         config,
         now,
         title=f"checks complete for {check.reference}",
-        lines=[f"{agency}: answered{' late' if late else ''}" for agency, late in answers],
+        lines=[
+            f"{rag.upper()} {agency}: {COMPLETE_WORDS.get(status, status)}"
+            + (" (late)" if late and status == "answered" else "")
+            for agency, rag, late, status in answers
+        ],
         action="Read the answers and decide: reply to this email with DECISION or OUTCOME "
         "and a Reason: paragraph.",
         cli=f"mash-gateway checks list --reference {check.reference}",
@@ -87,6 +94,57 @@ def record_reply(
         purpose="checks-complete",
     )
     return [alert] if alert else []
+
+
+# What "checks complete" says of each check: every one is accounted for, not only answers.
+COMPLETE_WORDS = {
+    "answered": "answered",
+    "undeliverable": "UNDELIVERABLE: the request never arrived; no answer will come",
+    "withdrawn": "withdrawn (no longer needed)",
+}
+
+
+def resend_undeliverable(session: Session, request_message_id: str, now: datetime, by: str) -> bool:
+    """A manager sent an undeliverable check's request again (`outbox retry`): the check waits
+    for its answer once more, and leaves the digest's undeliverable list."""
+    check = session.execute(
+        select(Check).where(Check.request_message_id == request_message_id)
+    ).scalar_one_or_none()
+    if check is None or check.status != "undeliverable":
+        return False
+    check.status = "pending"
+    ledger.append(
+        session,
+        now,
+        ledger.Event(
+            action="check-resent",
+            actor=by,
+            subject_ref=check.reference,
+            detail={"check": check.id, "agency": check.agency},
+        ),
+    )
+    return True
+
+
+def request_refused(session: Session, row: OutboxRow, now: datetime) -> None:
+    """A check request the partner's server refused outright (5xx): as a bounce would, it
+    makes the check undeliverable (no more chasing; the digest lists it for a manager)."""
+    check = session.execute(
+        select(Check).where(Check.request_message_id == row.header_message_id)
+    ).scalar_one_or_none()
+    if check is None or check.status not in OPEN_STATES:
+        return
+    check.status = "undeliverable"
+    check.next_chase_at = None
+    ledger.append(
+        session,
+        now,
+        ledger.Event(
+            action="check-undeliverable",
+            subject_ref=check.reference,
+            detail={"check": check.id, "agency": check.agency, "outbox_id": row.id},
+        ),
+    )
 
 
 def record_update(session: Session, now: datetime, update: CheckUpdate) -> None:

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 
-from gateway.config import AgencySection, Config
+from gateway.config import AgencySection
 from gateway.domain.checks.request import TOKEN
 from gateway.mail.addresses import plus_tag, single_address
 from gateway.mail.decode import header, headers, referenced_ids
 
 REQUEST_ID = re.compile(r"<check\.([0-9A-Z]{8})\.[0-9a-f]+@[^<>\s]+>", re.I)
-_RISK_SUBJECT = re.compile(r"\[urgent\]", re.I)
-_RISK_LINE = re.compile(r"^\s*risk\s*:\s*increased\b", re.I)
 MAX_REPLY_TEXT = 200_000
 
 
@@ -83,20 +81,6 @@ def sender_allowed(agency: AgencySection, sender: str | None) -> bool:
         elif sender == allowed:
             return True
     return False
-
-
-def increased_risk(subject: str, text: str, config: Config) -> str | None:
-    """Why the partner says the risk is up, or None."""
-    if _RISK_SUBJECT.search(subject):
-        return "[URGENT] in the subject"
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if _RISK_LINE.match(first):
-        return "the reply starts RISK: INCREASED"
-    lowered = text.lower()
-    for phrase in config.front_door.increased_risk_phrases:
-        if re.search(rf"\b{re.escape(phrase.lower())}\b", lowered):
-            return f"the reply mentions {phrase!r}"
-    return None
 
 
 @dataclass(frozen=True)

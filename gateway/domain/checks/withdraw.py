@@ -37,6 +37,24 @@ def withdraw_open_checks(
     """Inside the caller's transaction; what was done, line by line."""
     done = []
     agencies = {a.id: a for a in config.agency}
+    # An undeliverable check is settled by the outcome too: nothing to tell (it never got
+    # there), and it leaves the digest's list of checks a manager must act on.
+    for check in session.execute(
+        select(Check).where(Check.contact_id == contact.id, Check.status == "undeliverable")
+    ).scalars():
+        check.status = "withdrawn"
+        ledger.append(
+            session,
+            now,
+            ledger.Event(
+                action="check-withdrawn",
+                actor=by,
+                subject_ref=check.reference,
+                purpose=f"outcome recorded ({outcome}): the undeliverable check is settled",
+                detail={"check": check.id, "agency": check.agency, "undeliverable": True},
+            ),
+        )
+        done.append(f"{check.rag.upper()} check to {check.agency} (undeliverable) settled")
     for check in _open(session, contact):
         check.status = "withdrawn"
         check.next_chase_at = None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gateway.crypto.signatures import dmarc_failed, judge
-from gateway.domain.checks.replies import attachments, increased_risk, sender_allowed
+from gateway.domain.checks.replies import attachments, sender_allowed
 from gateway.domain.effects import (
     CheckReplyDraft,
     CheckUpdate,
     Effect,
+    RaiseAlert,
     Record,
     RememberSignature,
     send_all,
@@ -24,7 +25,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
-from gateway.mail.decode import header
+from gateway.inbound.screening import screen_message
 from gateway.outbound.alerts import manager_alert
 from gateway.store.ledger import Event
 
@@ -105,20 +106,22 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
     text = new_text(plain if plain.strip() else html_text(html))
     received = work.received_at or ctx.now
     late = received > check.due_at
-    risk = increased_risk(header(message, "Subject") or "", text, ctx.config)
-    alert = None
-    if risk:
-        alert = manager_alert(
-            ctx.config,
-            ctx.now,
-            title=f"increased risk reported on {check.reference}",
-            lines=[f"{agency.name} answered the {check.rag.upper()} check: {risk}."],
-            action="Read the reply now: reply to this email with SHOW for the contact's "
-            "summary, or call the agency.",
-            cli=f"mash-gateway checks list --reference {check.reference}",
-            reference=check.reference,
-            purpose="increased-risk-alert",
+    # The one urgency screen: RISK: INCREASED, [URGENT], and the configured phrases.
+    urgent = screen_message(message, ctx.config, text=text)
+    risk = urgent[0].why if urgent else None
+    alert: tuple[Effect, ...] = (
+        (
+            RaiseAlert(
+                title=f"increased risk reported on {check.reference}",
+                what=f"{agency.name} answered the {check.rag.upper()} check",
+                reasons=urgent,
+                reference=check.reference,
+                text=text,
+            ),
         )
+        if urgent
+        else ()
+    )
     remember: tuple[Effect, ...] = (
         (RememberSignature(verdict.payload_sha256, check.id, check.reference),)
         if verdict.verified and verdict.payload_sha256
@@ -128,7 +131,6 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
         state="processed",
         kind="check_reply",
         effects=(
-            *send_all([alert]),
             CheckReplyDraft(
                 check_id=check.id,
                 sender=sender,
@@ -140,6 +142,7 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
                 verified=verdict.verified,
             ),
             *remember,
+            *alert,
             Record(
                 Event(
                     action="check-reply",

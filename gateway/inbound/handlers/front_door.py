@@ -6,15 +6,15 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
-from gateway.config import Config
 from gateway.domain import referrer
 from gateway.domain.consent import Position, status_from_form
 from gateway.domain.contacts import ContactDraft
-from gateway.domain.effects import CreateContact
+from gateway.domain.effects import CreateContact, RaiseAlert
 from gateway.domain.sharing import agency_for_address, share_detail
 from gateway.inbound.pipeline import Decision, StepContext, Work
 from gateway.inbound.referral.asks import professional_asks, public_asks, risk_unknown
 from gateway.inbound.referral.parse import Referral
+from gateway.inbound.screening import screen_message
 from gateway.mail.addresses import single_address
 from gateway.mail.decode import header
 from gateway.outbound.alerts import manager_alert
@@ -43,19 +43,6 @@ def referral_source(referral: Referral, sender: str | None, professional: bool =
     return "other" if agency.strip() else "individual"
 
 
-def urgent_reasons(referral: Referral, config: Config) -> list[str]:
-    reasons = []
-    if referral.immediate_risk:
-        reasons.append("the referrer says the child is at immediate risk")
-    concern = (referral.concern or "").lower()
-    reasons.extend(
-        f"the concern mentions {phrase!r}"
-        for phrase in config.front_door.urgent_phrases
-        if re.search(rf"\b{re.escape(phrase.lower())}\b", concern)
-    )
-    return reasons
-
-
 FORWARD = "open case: shared with the case-holding unit without delay"
 
 
@@ -82,17 +69,25 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
             "that is not a configured agency's: please confirm",),
         )
     source = referral_source(referral, sender, who.professional)
-    urgent = urgent_reasons(referral, ctx.config)
     rfi = work.kind == "rfi"
+    # A form's concern is what the referrer says is wrong; a notification or a free-text
+    # message is read whole (its new text, not what it quotes).
+    urgent = screen_message(
+        work.decoded.message,
+        ctx.config,
+        text=referral.concern if referral.concern and not police else None,
+        immediate_risk=referral.immediate_risk,
+    )
     draft = ContactDraft(
         received_at=received_at,
-        channel="rfi" if rfi else "police notification" if police else "email",
+        channel="rfi" if rfi else "police-notification" if police else "email",
         source="police" if police else source,
-        # Out of hours, police notifications go to the next Daily MASH Meeting (protocol 6).
-        daily_meeting=police and out_of_hours,
+        # Police notifications go to the next Daily MASH Meeting (protocol 6).
+        daily_meeting=police,
         referral=referral.as_json(),
-        # A request for information is not a referral: the form's mandatory fields do not apply.
-        missing=() if rfi else tuple(referral.missing),
+        # A request for information or a police notification is not a referral: the form's
+        # mandatory fields do not apply, and nobody is asked for them.
+        missing=() if rfi or police else tuple(referral.missing),
         out_of_hours=out_of_hours,
         immediate_risk=bool(urgent),
         reply_address=sender,
@@ -139,6 +134,7 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
         else None
     )
     raw = work.raw
+    what = "police notification" if police else "information request" if rfi else "referral"
     # A colleague's forward: they are acknowledged (they sent it), the form's referrer recorded.
     on_behalf_of = (
         referral.referrer.name
@@ -153,7 +149,20 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
 
     def mails(reference: str) -> tuple[OutgoingMail, ...]:
         out: list[OutgoingMail] = []
-        if sender is not None:
+        if police and sender is not None and config.police.acknowledge:
+            out.append(
+                OutgoingMail(
+                    template="ack_notification",
+                    values={
+                        "reference": reference,
+                        "meeting_at": config.meeting.at.strftime("%H:%M"),
+                    },
+                    recipients=(sender,),
+                    purpose="police notification acknowledgement",
+                    subject_ref=reference,
+                )
+            )
+        elif sender is not None and not police:
             out.append(
                 OutgoingMail(
                     template="ack_public" if public else "ack_professional",
@@ -170,6 +179,8 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
                         "urgent": bool(urgent),
                         "due_by": due_by,
                         "on_behalf_of": on_behalf_of,
+                        # Truthful: the child's allocated unit has it, not a MASH manager.
+                        "forwarded": case is not None,
                     },
                     recipients=(sender,),
                     purpose="information request acknowledgement"
@@ -217,27 +228,25 @@ def handle_referral(work: Work, ctx: StepContext) -> Decision:
             )
             if alert is not None:
                 out.append(alert)
-        if urgent:
-            alert = manager_alert(
-                config,
-                now,
-                title="urgent referral: possible immediate risk",
-                lines=[
-                    *(reason[0].upper() + reason[1:] for reason in urgent),
-                    f"Received {'out of hours' if out_of_hours else 'in hours'}.",
-                ],
-                action="Read the referral now and decide on a response: reply to this email "
-                "with DECISION (A to D) and a Reason: paragraph, or call the referrer.",
-                cli=f"mash-gateway contacts show {reference}",
-                reference=reference,
-                purpose="urgent-alert",
-            )
-            if alert is not None:
-                out.append(alert)
         return tuple(out)
 
     return Decision(
         state="processed",
         kind=work.kind or "referral",
-        effects=(CreateContact(draft, mails),),
+        effects=(
+            CreateContact(draft, mails),
+            *(
+                (
+                    RaiseAlert(
+                        title="urgent: possible immediate risk"
+                        if not police
+                        else "urgent police notification",
+                        what=f"a new {what} ({'out of hours' if out_of_hours else 'in hours'})",
+                        reasons=urgent,
+                    ),
+                )
+                if urgent
+                else ()
+            ),
+        ),
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from gateway.domain.effects import MarkBounced, Record, send_all
+from gateway.domain.effects import MarkBounced, RaiseAlert, Record, send_all
 from gateway.inbound.bounces import parse_bounce
+from gateway.inbound.handlers.alert_reply import handle_alert_reply
 from gateway.inbound.handlers.check_reply import handle_check_reply, out_of_office, undeliverable
 from gateway.inbound.handlers.command import handle_manager_command
 from gateway.inbound.handlers.disagreement import disagreement_effects
 from gateway.inbound.handlers.front_door import handle_referral
 from gateway.inbound.pipeline import Decision, Handler, OutboxInfo, StepContext, Work
+from gateway.inbound.screening import new_message_text, screen_message
 from gateway.mail.verp import verp_matches
-from gateway.outbound.alerts import manager_alert
+from gateway.outbound.failed import failure_alert
 from gateway.store.ledger import Event
 
 
@@ -78,20 +80,10 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
                 ),
             ),
         )
-    alert = None
-    if row.purpose != "manager-alert":
-        alert = manager_alert(
-            ctx.config,
-            ctx.now,
-            title="a message we sent bounced",
-            lines=[
-                f"Purpose: {row.purpose}",
-                f"Sent to: {', '.join(row.recipients)}",
-                f"Delivery report: {statuses[:500]}",
-            ],
-            action="Check the address and reach the recipient another way.",
-            reference=row.subject_ref,
-        )
+    # Never silent; an alert that bounced goes to escalate_to instead (no loop).
+    alert = failure_alert(
+        ctx.config, ctx.now, row, "a message we sent bounced", f"delivery report: {statuses[:500]}"
+    )
     decision = Decision(
         state="processed",
         kind="bounce",
@@ -120,21 +112,15 @@ def handle_bounce(work: Work, ctx: StepContext) -> Decision:
 def _unclassified(ctx: StepContext, row: OutboxInfo, statuses: str, reader: str) -> Decision:
     """A bounce that says neither "failed" nor "delayed": a person reads it. Nothing is marked
     undeliverable on a guess (a temporary failure must not close a check's request)."""
-    alert = None
-    if row.purpose != "manager-alert":
-        alert = manager_alert(
-            ctx.config,
-            ctx.now,
-            title="a message we sent came back, permanence unknown",
-            lines=[
-                f"Purpose: {row.purpose}",
-                f"Sent to: {', '.join(row.recipients)}",
-                f"Delivery report ({reader}): {statuses[:500]}",
-            ],
-            action="Read the report in the quarantine or the mailbox; if delivery failed, "
-            "reach the recipient another way.",
-            reference=row.subject_ref,
-        )
+    # Never silent; about an alert, it goes to escalate_to instead (no loop).
+    alert = failure_alert(
+        ctx.config,
+        ctx.now,
+        row,
+        "a message we sent came back, permanence unknown",
+        f"delivery report ({reader}): {statuses[:500]}; read it in the quarantine or the "
+        "mailbox",
+    )
     return Decision(
         state="processed",
         kind="bounce",
@@ -157,13 +143,30 @@ def _unclassified(ctx: StepContext, row: OutboxInfo, statuses: str, reader: str)
 def handle_correspondence(work: Work, ctx: StepContext) -> Decision:
     """A reply about an existing contact (missing details, a question): filed on the contact
     for the managers' digest, never acknowledged, never a new contact."""
-    assert work.reference is not None
+    assert work.reference is not None and work.decoded is not None
+    # Read for urgency like any other message: "he has come back and is smashing things".
+    text = new_message_text(work.decoded.message)
+    reasons = screen_message(work.decoded.message, ctx.config, text=text)
+    alert = RaiseAlert(
+        title=f"urgent: new message on {work.reference}",
+        what=f"a message about contact {work.reference} (a reply to our mail or quoting it)",
+        reasons=reasons,
+        reference=work.reference,
+        text=text,
+    )
     return Decision(
         state="processed",
         kind="correspondence",
         effects=(
+            *((alert,) if reasons else ()),
             *disagreement_effects(work),
-            Record(Event(action="correspondence", subject_ref=work.reference)),
+            Record(
+                Event(
+                    action="correspondence",
+                    subject_ref=work.reference,
+                    detail={"urgent": bool(reasons)},
+                )
+            ),
         ),
     )
 
@@ -179,4 +182,5 @@ def default_handlers() -> dict[str, Handler]:
         "correspondence": handle_correspondence,
         "check_reply": handle_check_reply,
         "manager_command": handle_manager_command,
+        "alert_reply": handle_alert_reply,
     }

@@ -58,14 +58,3 @@ def is_information_request(message: Message) -> bool:
     plain, _html = body_texts(message)
     return bool(_RFI.search(plain[:500]))
 
-
-_POLICE = re.compile(
-    r"\b(merlin|coming to notice|CTN|pre-assessment check|PAC report|"
-    r"domestic abuse notification|DA notification|MERLIN PAC)\b",
-    re.I,
-)
-
-
-def is_police_notification(message: Message) -> bool:
-    """A Merlin "Coming to Notice" / pre-assessment check, or a domestic-abuse notification."""
-    return bool(_POLICE.search(str(message.get("Subject", "") or "")))
