@@ -81,14 +81,14 @@ def populate(db: Database, scale: int, rng: random.Random) -> dict[str, int]:
         replies: list[dict[str, Any]] = []
         for n in range(first, min(first + batch, contacts)):
             received = start + timedelta(seconds=rng.randrange(365 * 86_400))
-            channel = rng.choices(("email", "police notification", "rfi"), (80, 15, 5))[0]
+            channel = rng.choices(("email", "police-notification", "rfi"), (80, 15, 5))[0]
             missing = rng.sample(["consent", "referrer name", "date of birth or expected date",
                                   "carer"], rng.choice((0, 0, 1, 2)))  # fmt: skip
             routed = rng.random() < 0.05
             rows.append({
                 "id": n + 1, "reference": f"MASH-{YEAR}-{n + 1:06d}", "received_at": received,
                 "created_at": received, "channel": channel,
-                "source": "police" if channel == "police notification" else rng.choice(SOURCES),
+                "source": "police" if channel == "police-notification" else rng.choice(SOURCES),
                 "status": "forwarded" if routed else "closed", "incomplete": bool(missing),
                 "missing": missing, "out_of_hours": rng.random() < 0.3,
                 "immediate_risk": rng.random() < 0.02, "referral": {}, "reply_address": None,

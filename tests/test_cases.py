@@ -94,10 +94,10 @@ def test_an_open_case_is_forwarded_at_once_and_a_recently_closed_one_offered_by_
     daemon.prepare()
     daemon.run_once()
     with daemon.db.transaction() as session:
-        statuses = {
-            c.referral["children"][0]["given_name"]: c.status
-            for c in session.execute(select(Contact)).scalars()
-        }
+        contacts = session.execute(select(Contact)).scalars().all()
+        statuses = {c.referral["children"][0]["given_name"]: c.status for c in contacts}
+        # Zoë's form looks urgent, so it is processed first: find her by name.
+        refs = {c.referral["children"][0]["given_name"]: c.reference for c in contacts}
         forwards = (
             session.execute(
                 select(AuditEvent).where(
@@ -125,7 +125,7 @@ def test_an_open_case_is_forwarded_at_once_and_a_recently_closed_one_offered_by_
             "--now",
             clock.now().isoformat(),
             "decide",
-            "MASH-2026-000002",
+            refs["Zoë"],
             "--decision",
             "B",
             "--by",

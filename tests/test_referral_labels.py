@@ -14,7 +14,7 @@ import pytest
 from helpers import config
 from referral_corpus import compare, forms, message, reading
 
-from gateway.domain.effects import CreateContact
+from gateway.domain.effects import CreateContact, RaiseAlert
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.inspection import _NoState
 from gateway.inbound.pipeline import PROCESS_STEPS, StepContext, Work, run
@@ -108,9 +108,9 @@ def test_immediate_risk_answered_yes_raises_the_urgent_alert() -> None:
     decision = run(PROCESS_STEPS, Work(raw=_mail(body)), ctx).decision
     assert decision is not None
     (created,) = decision.of(CreateContact)
-    assert created.draft.immediate_risk is True and created.mails is not None
-    mails = created.mails("MASH-2026-000001")
-    assert any(m.purpose == "urgent-alert" for m in mails)
+    assert created.draft.immediate_risk is True
+    (alert,) = decision.of(RaiseAlert)
+    assert [r.signal for r in alert.reasons] == ["immediate-risk"]
 
 
 @pytest.mark.parametrize(

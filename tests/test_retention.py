@@ -91,7 +91,9 @@ def test_retention_deletes_raw_mail_of_old_closed_contacts_and_the_ledger_verifi
             dovecot.append("mash", raw, arrived=clock.now())
         assert daemon.run_once().mailbox_errors == {}
 
-    run((REFERRALS / "plain-school.eml").read_bytes(), _second_referral())
+    # One at a time: the second form looks urgent, and urgent mail is processed first.
+    run((REFERRALS / "plain-school.eml").read_bytes())
+    run(_second_referral())
     cli(
         "checks", "request", "MASH-2026-000001", "--agency", "police", "--rag", "amber",
         "--context", "Is the household known?", "--by", "Duty Manager", at=START,

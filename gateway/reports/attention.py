@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.durations import format_duration
 from gateway.store.alert_models import Alert, UrgentReason
-from gateway.store.models import Check, Contact, OutboxRow
+from gateway.store.models import Check, Contact, Decision, OutboxRow
 
 # A failed message stays in the digest this long unless a manager sends it again.
 FAILED_LISTED_FOR = timedelta(days=14)
@@ -82,9 +82,19 @@ def failed_lines(session: Session, now: datetime) -> list[str]:
     ]
 
 
+# The outcome settles an undeliverable check: until then a manager must act on it.
+_has_outcome = (
+    select(Decision.id)
+    .where(Decision.contact_id == Check.contact_id, Decision.kind == "outcome")
+    .exists()
+)
+
+
 def undeliverable_lines(session: Session, now: datetime) -> list[str]:
     checks = session.execute(
-        select(Check).where(Check.status == "undeliverable").order_by(Check.requested_at)
+        select(Check)
+        .where(Check.status == "undeliverable", ~_has_outcome)
+        .order_by(Check.requested_at)
     ).scalars()
     lines = []
     for check in checks:

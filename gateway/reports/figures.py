@@ -21,7 +21,7 @@ from gateway.store.models import Contact, ContactChild, Decision
 # The front door's kinds of referrer and channel (gateway.inbound.handlers.front_door);
 # listed even when empty, so every report has the same columns.
 SOURCES = ("police", "health", "school", "LA", "other", "individual")
-CHANNELS = ("email", "police notification", "rfi")
+CHANNELS = ("email", "police-notification", "rfi")
 STATUTORY_SECTIONS = ("17", "47", "not given")
 
 
@@ -102,7 +102,7 @@ def contact_figures(session: Session, period: Period) -> dict[str, Any]:
         "out_of_hours_share": _share(totals["ooh"], contacts),
         "contacts_about_open_cases": totals["open"],
         "contacts_routed_back": totals["routed"],
-        "police_notifications": by_channel.get("police notification", 0),
+        "police_notifications": by_channel.get("police-notification", 0),
         "information_requests": by_channel.get("rfi", 0),
         "urgent_contacts": totals["urgent"],
         "incomplete_contacts": totals["incomplete"],

@@ -38,16 +38,16 @@ def withdraw_open_checks(
     done = []
     agencies = {a.id: a for a in config.agency}
     # An undeliverable check is settled by the outcome too: nothing to tell (it never got
-    # there), and it leaves the digest's list of checks a manager must act on.
+    # there), and it leaves the digest's list (which lists only contacts with no outcome). It
+    # stays "undeliverable": that is what happened to it, and what the steering group counts.
     for check in session.execute(
         select(Check).where(Check.contact_id == contact.id, Check.status == "undeliverable")
     ).scalars():
-        check.status = "withdrawn"
         ledger.append(
             session,
             now,
             ledger.Event(
-                action="check-withdrawn",
+                action="check-settled",
                 actor=by,
                 subject_ref=check.reference,
                 purpose=f"outcome recorded ({outcome}): the undeliverable check is settled",
