@@ -299,3 +299,38 @@ def test_checks_complete_names_the_undeliverable_one_which_stays_in_the_digest(
     )
     mash.clock.set(TUESDAY.replace(hour=13, minute=0) + timedelta(days=1))
     assert "Checks that could not be delivered" not in _digest(mash)
+
+
+def test_an_unverified_reply_reporting_increased_risk_is_held_and_still_alerts_the_edt(
+    tuesday: Mash,
+) -> None:
+    """A reply from an address the agency never registered cannot answer the check, but the
+    risk it reports may be real: held for a person, and an urgent alert says it is unverified
+    (out of hours to the EDT too). Without the risk, only the managers' triage note goes."""
+    mash = tuesday
+    mash.arrive((REFERRALS / "plain-school.eml").read_bytes())
+    _check(mash, "police", "housing")
+    (police,) = mash.to("police-mash@met.example")
+    (housing,) = mash.to("housing@hackney.example")
+    friday_night = datetime(2026, 3, 6, 22, 30, tzinfo=LONDON)
+    mash.clock.set(friday_night)
+    mash.arrive(
+        _answer(
+            _mail(police),
+            "duty.sergeant@gmail.example",
+            "RISK: INCREASED\nFather released from custody; he has threatened to kill the mother.",
+            1,
+        )
+    )
+    mash.arrive(_answer(_mail(housing), "someone@gmail.example", "Not known to housing.", 2))
+    (alert,) = mash.alerts()
+    assert alert.reference == "MASH-2026-000001" and alert.edt and alert.out_of_hours
+    assert "NOT VERIFIED" in " ".join(alert.lines)
+    assert mash.contact().urgent
+    (edt,) = mash.to(EDT)
+    assert "NOT VERIFIED" in _text(edt) and "threatened to kill" in _text(edt)
+    with mash.daemon.db.transaction() as session:
+        statuses = {c.agency: c.status for c in session.execute(select(Check)).scalars()}
+    assert statuses == {"police": "held", "housing": "held"}  # neither counts as an answer
+    triage = [m for m in mash.to(MANAGER) if "a check reply needs a person" in _text(m)]
+    assert len(triage) == 2

@@ -25,7 +25,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.inbound.quotes import new_text
 from gateway.inbound.referral.bodies import body_texts, html_text
-from gateway.inbound.screening import screen_message
+from gateway.inbound.screening import new_message_text, screen_message
 from gateway.outbound.alerts import manager_alert
 from gateway.store.ledger import Event
 
@@ -38,8 +38,25 @@ def _triage(
     ref: str | None,
     held: tuple[int, ...] = (),
 ) -> Decision:
-    """Never attached automatically: held for a manager, who is told why."""
+    """Never attached automatically: held for a manager, who is told why. One that reports
+    increased risk also raises an urgent alert (the EDT's too, out of hours), saying it is not
+    verified: its text cannot answer a check, but the risk it reports may be real."""
     decision = quarantine(work, f"triage:{reason}", detail)
+    urgent = screen_message(work.decoded.message, ctx.config) if work.decoded else ()
+    risk: tuple[Effect, ...] = (
+        (
+            RaiseAlert(
+                title=f"unverified reply reports risk on {ref}",
+                what=f"a check reply held for a person, NOT VERIFIED ({detail}): confirm "
+                "with the agency by phone before relying on it",
+                reasons=urgent,
+                reference=ref,
+                text=new_message_text(work.decoded.message) if work.decoded else None,
+            ),
+        )
+        if urgent and ref is not None
+        else ()
+    )
     alert = manager_alert(
         ctx.config,
         ctx.now,
@@ -53,7 +70,11 @@ def _triage(
         kind="check_reply",
         quarantine_reason=decision.quarantine_reason,
         quarantine_detail=detail,
-        effects=(*send_all([alert]), *(CheckUpdate(check_id, held=True) for check_id in held)),
+        effects=(
+            *send_all([alert]),
+            *risk,
+            *(CheckUpdate(check_id, held=True) for check_id in held),
+        ),
     )
 
 
