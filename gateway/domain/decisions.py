@@ -17,6 +17,7 @@ from gateway.domain.checks.withdraw import open_checks, withdraw_open_checks
 from gateway.domain.contacts import CLOSED
 from gateway.domain.decision_shares import SETTLES, check_agreements, known_unit
 from gateway.domain.sharing import share_for
+from gateway.domain.withheld import WITHHELD
 from gateway.durations import in_words
 from gateway.outbound.alerts import manager_alert
 from gateway.outbound.compose import Letters, OutgoingMail
@@ -63,6 +64,7 @@ class DecisionRequest:
     section: str | None = None  # "17" or "47", with B or a statutory assessment
     letter: bool = True
     letter_withheld_reason: str | None = None
+    letter_withheld_category: str | None = None  # one of withheld.WITHHELD
 
 
 def _validate(request: DecisionRequest) -> None:
@@ -88,6 +90,8 @@ def _validate(request: DecisionRequest) -> None:
         )
     if not request.letter and not (request.letter_withheld_reason or "").strip():
         raise DecisionError("withholding the letter needs its reason")
+    if request.letter_withheld_category not in (None, *WITHHELD):
+        raise DecisionError(f"a withheld letter's category is one of {', '.join(WITHHELD)}")
 
 
 def record(
@@ -180,6 +184,7 @@ def _store(
         decided_at=now,
         letter=letter,
         letter_withheld_reason=request.letter_withheld_reason if letter == "withheld" else None,
+        letter_withheld_category=request.letter_withheld_category if letter == "withheld" else None,
     )
     session.add(row)
     ledger.append(
@@ -302,6 +307,7 @@ def _outcome(
                 subject_ref=contact.reference,
                 recipient=contact.reply_address,
                 purpose=(request.letter_withheld_reason or "").strip()[:500],
+                detail={"category": request.letter_withheld_category},
             ),
         )
         done.append(f"letter withheld: {request.letter_withheld_reason}")

@@ -287,6 +287,13 @@ class DigestRun(Base):
     __table_args__ = (UniqueConstraint("kind", "slot_at", name="uq_digest_runs_slot"),)
 
 
+# The steering group's report: every column its aggregate over checks reads (0016).
+CHECKS_REPORT = (
+    "requested_at", "agency", "rag", "status", "answered_at", "late", "due_at", "chase_level",
+    "out_of_office_at",
+)  # fmt: skip
+
+
 class Check(Base):
     """A MASH check: one agency asked, with a RAG rating, what it knows about a contact."""
 
@@ -318,19 +325,7 @@ class Check(Base):
 
     __table_args__ = (
         Index("ix_checks_status_due", "status", "due_at"),
-        # The steering group's report: every column its aggregate reads (migration 0016).
-        Index(
-            "ix_checks_report",
-            "requested_at",
-            "agency",
-            "rag",
-            "status",
-            "answered_at",
-            "late",
-            "due_at",
-            "chase_level",
-            "out_of_office_at",
-        ),
+        Index("ix_checks_report", *CHECKS_REPORT),
     )
 
 
@@ -396,3 +391,5 @@ class Decision(Base):
     # The outcome letter: "sent", "withheld" (with the reason) or None (no letter for it).
     letter: Mapped[str | None] = mapped_column(String(16))
     letter_withheld_reason: Mapped[str | None] = mapped_column(Text)
+    # Why, as one of gateway.domain.decisions.WITHHELD (free text stays in the reason).
+    letter_withheld_category: Mapped[str | None] = mapped_column(String(32))
