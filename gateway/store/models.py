@@ -266,7 +266,7 @@ class ContactChild(Base):
     __tablename__ = "contact_children"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
     name_key: Mapped[str] = mapped_column(String(400))
     date_of_birth: Mapped[str | None] = mapped_column(String(10), index=True)
@@ -335,7 +335,7 @@ class CheckReply(Base):
     __tablename__ = "check_replies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"), index=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"))
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
     received_at: Mapped[datetime]
     sender: Mapped[str] = mapped_column(String(320))
@@ -379,13 +379,13 @@ class Decision(Base):
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     kind: Mapped[str] = mapped_column(String(16))  # "decision" or "outcome"
     code: Mapped[str] = mapped_column(String(32))  # A-D, or an outcome's name
     section: Mapped[str | None] = mapped_column(String(4))  # "17" or "47"
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(320))
-    decided_at: Mapped[datetime] = mapped_column(index=True)
+    decided_at: Mapped[datetime] = mapped_column()
     # After C or D: when the clock it started falls due (the report's timeliness figures).
     due_at: Mapped[datetime | None]
     # The outcome letter: "sent", "withheld" (with the reason) or None (no letter for it).
@@ -393,3 +393,7 @@ class Decision(Base):
     letter_withheld_reason: Mapped[str | None] = mapped_column(Text)
     # Why, as one of gateway.domain.decisions.WITHHELD (free text stays in the reason).
     letter_withheld_category: Mapped[str | None] = mapped_column(String(32))
+
+
+# The indexes the steering group's report reads from (and that serve these foreign keys).
+from gateway.store import report_indexes  # noqa: E402, F401
