@@ -209,7 +209,12 @@ def _ruling(kind: str, rest: str, lines: list[str]) -> DecisionArgs:
     )
 
 
-@verb("DECISION", "DECISION A|B|C|D, then a 'Reason:' paragraph; optionally SECTION 47, NO LETTER")
+@verb(
+    "DECISION",
+    "DECISION A|B|C|D, then a 'Reason:' paragraph; optionally SECTION 47, NO LETTER (or NO "
+    "LETTER and its kind of reason: risk-to-child, investigation, third-party, "
+    "told-another-way, other)",
+)
 def parse_decision(rest: str, lines: list[str]) -> DecisionArgs:
     return _ruling("decision", rest, lines)
 
