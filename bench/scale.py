@@ -31,7 +31,7 @@ from gateway.cli import cli
 from gateway.clock import FrozenClock
 from gateway.config import Config, load_config
 from gateway.domain.checks.chase import chase_due
-from gateway.domain.decisions import alert_overdue_decisions
+from gateway.domain.decision_clock import alert_overdue_decisions
 from gateway.inbound.handlers.spine import default_handlers
 from gateway.inbound.ingest import Source, ingest
 from gateway.inbound.processing import Processor

@@ -19,7 +19,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.domain.alert_ladder import escalate_due
 from gateway.domain.checks.chase import chase_due
-from gateway.domain.decisions import alert_overdue_decisions
+from gateway.domain.decision_clock import alert_overdue_decisions
 from gateway.domain.retention import daily_sweep
 from gateway.durations import format_duration
 from gateway.outbound.alerts import manager_alert

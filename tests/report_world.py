@@ -4,7 +4,9 @@ Referrals, police notifications and information requests are ingested and run th
 pipeline; checks are requested, answered by mail (or bounced) and chased by the sweep;
 decisions and outcomes are recorded as `decide` records them; a FrozenClock moves between.
 The quarter is 1 January to 31 March 2026; six school contacts in November 2025 are the
-previous period's, and the earlier contacts the quarter's re-referrals match.
+previous period's, and the earlier contacts the quarter's re-referrals match. Consent is
+recorded and overridden, letters withheld with their reason's kind, and professionals'
+disagreements raised by reply and resolved, as the gateway does them.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from gateway.daemon import Daemon
 from gateway.domain.cases import parse_csv, replace_register
 from gateway.domain.checks.chase import chase_due
 from gateway.domain.checks.request import Request, request_checks
+from gateway.domain.consent import set_status
 from gateway.domain.decisions import DecisionRequest, record
+from gateway.domain.disagreements import resolve
 from gateway.inbound.ingest import Source, ingest
+from gateway.store.disagreements import Disagreement
 from gateway.store.models import Check, Contact, OutboxRow
 
 MANAGER = "duty.manager@hackney.example"
@@ -222,7 +227,9 @@ class World:
         self.refs[key] = reference
         return reference
 
-    def check(self, key: str, agency: str, rag: str, when: datetime) -> int:
+    def check(
+        self, key: str, agency: str, rag: str, when: datetime, override: str | None = None
+    ) -> int:
         self.clock.set(when)
         with self.daemon.db.transaction() as session:
             (made,) = request_checks(
@@ -237,6 +244,7 @@ class World:
                     "Is the household known to you?",
                     (),
                     requested_by=MANAGER,
+                    consent_override=override,
                 ),
             )
             return made.id
@@ -295,6 +303,54 @@ class World:
         while self.daemon.processor.process_due():
             pass
 
+    def consent(self, key: str, status: str, when: datetime) -> None:
+        """The manager records the family's consent, as `mash-gateway consent` does."""
+        self.clock.set(when)
+        with self.daemon.db.transaction() as session:
+            contact = session.execute(
+                select(Contact).where(Contact.reference == self.refs[key])
+            ).scalar_one()
+            set_status(
+                session, contact, status, by=MANAGER, reason="Spoke to the family.", now=when
+            )
+
+    def disagree(self, key: str, sender: Sender, when: datetime) -> None:
+        """The professional replies to the latest mail about the contact, disagreeing."""
+        with self.daemon.db.transaction() as session:
+            latest = session.execute(
+                select(OutboxRow.header_message_id)
+                .where(OutboxRow.subject_ref == self.refs[key])
+                .order_by(OutboxRow.id.desc())
+                .limit(1)
+            ).scalar_one()
+            before = session.execute(select(Disagreement.id)).all()
+        msg = EmailMessage()
+        msg["From"] = f"{sender.name} <{sender.email}>"
+        msg["To"] = "mash@hackney.example"
+        msg["Subject"] = f"RE: {self.refs[key]}"
+        msg["Message-ID"] = f"<disagree-{uuid.uuid4().hex}@example.org>"
+        msg["In-Reply-To"] = str(latest)
+        msg.set_content("We disagree with this decision: the family needs more than this.\n")
+        self._ingest(msg.as_bytes(), when)
+        with self.daemon.db.transaction() as session:
+            after = session.execute(select(Disagreement.id)).all()
+        assert len(after) == len(before) + 1, f"{key}: no disagreement was recorded"
+
+    def resolve(self, key: str, outcome: str, when: datetime) -> None:
+        """A manager resolves it, as `mash-gateway disagreements resolve` does."""
+        self.clock.set(when)
+        with self.daemon.db.transaction() as session:
+            resolve(
+                session,
+                self.config,
+                self.daemon.letters,
+                when,
+                reference=self.refs[key],
+                outcome=outcome,
+                reason="Reviewed with the service manager.",
+                by=MANAGER,
+            )
+
     def chase(self, when: datetime) -> None:
         self.clock.set(when)
         chase_due(self.daemon.db, self.config, self.clock, self.daemon.letters)
@@ -308,6 +364,7 @@ class World:
         outcome: str | None = None,
         section: str | None = None,
         withhold: str | None = None,
+        category: str | None = None,
     ) -> None:
         self.clock.set(when)
         with self.daemon.db.transaction() as session:
@@ -325,6 +382,7 @@ class World:
                     section=section,
                     letter=withhold is None,
                     letter_withheld_reason=withhold,
+                    letter_withheld_category=category,
                 ),
             )
 
@@ -382,6 +440,11 @@ def build(db_url: str, folder: Path, extra_config: str = "") -> World:
     for i in range(5):
         cid = world.check(f"Q{i + 1}", "police", "amber", at("2025-11-11T14:00"))
         world.reply(cid, at("2025-11-11T16:00"))
+    # Q1's letter withheld before reasons had kinds (so "not given"); Q2's referrer disagrees.
+    world.decide(
+        "Q1", at("2025-11-12T10:00"), decision="A", withhold="The school was told by phone."
+    )
+    world.disagree("Q2", SCHOOL, at("2025-11-12T11:00"))
 
     # The quarter's contacts.
     for i, child in enumerate(school):  # Tue 13 Jan, in hours; S7 and S8 urgent
@@ -494,17 +557,19 @@ def build(db_url: str, folder: Path, extra_config: str = "") -> World:
     world.decide("H3", at("2026-02-10T09:00"), outcome="early-help")
     world.decide("H5", at("2026-02-10T10:00"), outcome="early-help")
     world.decide("H6", at("2026-02-11T10:00"), outcome="early-help")
-    world.decide(
-        "P1", at("2026-02-16T10:00"), decision="A", withhold="Police asked us not to write."
-    )
-    world.decide(
-        "P2", at("2026-02-16T10:05"), decision="A", withhold="Police asked us not to write."
-    )
-    world.decide("P3", at("2026-02-16T10:10"), decision="A")
-    world.decide("P4", at("2026-02-16T10:15"), decision="A")
+    # The police notifications' families: P1 and P2 refused consent, P3 and P4 gave it.
+    for key, status in (("P1", "refused"), ("P2", "refused"), ("P3", "given"), ("P4", "given")):
+        world.consent(key, status, at("2026-02-16T09:00"))
+    # Every police notification's letter withheld: the police asked (an investigation).
+    police_asked = {"withhold": "Police asked us not to write.", "category": "investigation"}
+    for i in range(4):
+        world.decide(
+            f"P{i + 1}", at("2026-02-16T10:00") + timedelta(minutes=5 * i), decision="A",
+            **police_asked,
+        )  # fmt: skip
     # Screened first (an outcome never comes before a decision), then sent to the unit.
     world.decide("P5", at("2026-02-16T10:30"), decision="D")
-    world.decide("P5", at("2026-02-16T11:00"), outcome="forwarded-to-unit")
+    world.decide("P5", at("2026-02-16T11:00"), outcome="forwarded-to-unit", **police_asked)
     world.decide("L1", at("2026-03-09T11:00"), decision="B", section="17")
     for key in ("L3", "L4", "L5"):
         world.decide(key, at("2026-03-09T10:00"), decision="D")
@@ -521,9 +586,37 @@ def build(db_url: str, folder: Path, extra_config: str = "") -> World:
         world.decide(key, at("2026-03-19T12:00"), decision="D")
     world.decide("O1", at("2026-03-20T12:00"), outcome="early-help")  # O2: the clock ran out
     world.decide(
-        "I1", at("2026-03-23T10:00"), decision="A", withhold="A neighbour: no detail to give."
-    )
+        "I1", at("2026-03-23T10:00"), decision="A", withhold="A neighbour: no detail to give.",
+        category="third-party",
+    )  # fmt: skip
     world.decide("L2", at("2026-03-31T12:00"), decision="C")  # still running on 1 April 09:00
+
+    # Consent: O2's family and the neighbour's three refused it when the MASH asked.
+    for key in ("O2", "I1", "I2", "I3"):
+        world.consent(key, "refused", at("2026-03-24T09:00"))
+
+    # Professional disagreements, raised by reply and resolved by a manager: 5 upheld, 6 not
+    # upheld, 1 escalated, and S8's still open at the report (resolved on 2 April).
+    raised = [*(("S3", "S4", "S5", "S6", "S7")), "L1", "L3", "H2", "H3", "H4", "H5", "H6"]
+    for i, key in enumerate(raised):
+        who = {"S": SCHOOL, "L": LA, "H": HEALTH}[key[0]]
+        world.disagree(key, who, at("2026-03-25T10:00") + timedelta(minutes=10 * i))
+    for key in raised:
+        outcome = (
+            "upheld" if key in ("S3", "S4", "S5", "S6", "L1")
+            else "escalated" if key == "S7" else "not-upheld"
+        )  # fmt: skip
+        world.resolve(key, outcome, at("2026-03-27T10:00"))
+    world.disagree("S8", SCHOOL, at("2026-03-30T10:00"))
+
+    # After the quarter, before the report: a manager overrides the refusals of the three
+    # families still open to share with the police (protocol section 7).
+    for key in ("O2", "I2", "I3"):
+        world.check(
+            key, "police", "red", at("2026-04-01T08:00"),
+            override="Telling the family may put the children at immediate risk.",
+        )  # fmt: skip
+    world.resolve("S8", "upheld", at("2026-04-02T10:00"))
     return world
 
 

@@ -142,6 +142,12 @@ def test_the_first_line_in_capitals_is_a_command() -> None:
     assert ruling is not None
     assert (ruling.args.code, ruling.args.section, ruling.args.letter) == ("C", "47", False)  # type: ignore[attr-defined]
     assert ruling.args.reason == "Bruising and a disclosure."  # type: ignore[attr-defined]
+    assert ruling.args.letter_category is None  # type: ignore[attr-defined]
+    ruling = parse("OUTCOME early-help\nReason: Police asked.\nNO LETTER: Investigation\n")
+    assert ruling is not None and ruling.args.letter is False  # type: ignore[attr-defined]
+    assert ruling.args.letter_category == "investigation"  # type: ignore[attr-defined]
+    with pytest.raises(CommandError, match="NO LETTER takes one of"):
+        parse("OUTCOME early-help\nReason: x\nNO LETTER because the police asked\n")
     with pytest.raises(CommandError, match="unknown decision"):
         parse("DECISION pending\n")
     with pytest.raises(CommandError, match="RAG"):

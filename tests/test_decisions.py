@@ -233,6 +233,8 @@ def test_d_then_an_outcome_with_the_letter_withheld(mash: Mash) -> None:
         "--reason",
         "Telling the school would alert the father",
         "--no-letter",
+        "--letter-category",
+        "risk-to-child",
     )
     assert "letter withheld" in out
     assert len(mash.to(TEACHER)) == letters_before
@@ -240,9 +242,11 @@ def test_d_then_an_outcome_with_the_letter_withheld(mash: Mash) -> None:
         outcome = session.execute(select(Decision).where(Decision.kind == "outcome")).scalar_one()
         assert outcome.letter == "withheld"
         assert outcome.letter_withheld_reason == "Telling the school would alert the father"
+        assert outcome.letter_withheld_category == "risk-to-child"
     shown = json.loads(mash.cli("audit", "show", "MASH-2026-000001", "--json").stdout)
     withheld = [r for r in shown["timeline"] if r["action"] == "letter-withheld"]
     assert withheld and withheld[0]["purpose"] == "Telling the school would alert the father"
+    assert withheld[0]["detail"] == {"category": "risk-to-child"}
 
 
 def test_a_member_of_the_public_is_told_the_outcome_without_third_party_detail(

@@ -160,9 +160,26 @@ EXPECTED: dict[str, Any] = {
         "other": {**dict.fromkeys(OUTCOMES, 0), "early-help": M, "no-further-action": M},
         "individual": {**dict.fromkeys(OUTCOMES, 0), "no-further-action": M},
     },
-    "letters_sent": 25,
-    "letters_withheld": M,
+    "letters_sent": 22,
+    "letters_withheld": 6,
+    # Investigation (5) is hidden beside third party (1): 6 - 5 would give it away.
+    "letters_withheld_by_reason": {
+        "risk-to-child": 0,
+        "investigation": M,
+        "third-party": M,
+        "told-another-way": 0,
+        "other": 0,
+        "not given": 0,
+    },
     "letters_not_possible": 0,
+    # Given on 20 forms and by P3 and P4 to the manager; refused by P1, P2, O2, I1, I2 and
+    # I3; overridden (after the quarter) for O2, I2 and I3.
+    "consent_given": 22,
+    "consent_refused": 6,
+    "consent_overridden": M,
+    # Two hidden already (escalated 1, S8's still open 1): no third needed.
+    "disagreements_raised": 13,
+    "disagreement_outcomes": {"upheld": 5, "not-upheld": 6, "escalated": M, "open": M},
     "timeliness": {
         "decision_24h": {"met": 6, "late": 0, "running": M, "share": 1.0},
         # 5 of 7: the share would give the 2 late away.
@@ -206,7 +223,7 @@ TRENDS = {
     "urgent_contacts": (M, 0, M),
     "re_referrals_12m": (6, 0, 6),
     "re_referral_share": (0.1765, 0.0, 0.1765),
-    "decisions.A": (M, 0, M),
+    "decisions.A": (M, M, M),
     "decisions.B": (M, 0, M),
     "decisions.C": (7, 0, 7),
     "decisions.D": (8, 0, 8),
@@ -221,8 +238,12 @@ TRENDS = {
     "escalations": (M, 0, M),
     "increased_risk_flags": (M, 0, M),
     "undeliverable": (M, 0, M),
-    "letters_sent": (25, 0, 25),
-    "letters_withheld": (M, 0, M),
+    "letters_sent": (22, 0, 22),
+    "letters_withheld": (6, M, M),
+    "consent_given": (22, 6, 16),
+    "consent_refused": (6, 0, 6),
+    "consent_overridden": (M, 0, M),
+    "disagreements_raised": (13, M, M),
     "data_quality.missing_date_of_birth": (M, 0, M),
     "data_quality.missing_nhs_number": (10, 0, 10),
     "data_quality.missing_consent": (M, 0, M),
@@ -248,6 +269,11 @@ def test_every_figure_of_the_synthetic_quarter(db_url: str, tmp_path: Path) -> N
     assert document["previous_period"] == {"from": "2025-10-03", "to": "2025-12-31", "days": 90}
     assert document["suppression"] == {"threshold": 5, "marker": M, "not_recorded": None}
     figures = document["figures"]
+    # Only the urgent alerts' figures wait for their data; they stay null ("not recorded").
+    assert NOT_RECORDED == (
+        "urgent_alerts_acknowledged",
+        "urgent_alert_acknowledged_median_minutes",
+    )
     assert set(figures) == set(EXPECTED)
     wrong = {name: figures[name] for name, value in EXPECTED.items() if figures[name] != value}
     assert not wrong, "\n".join(_leaf_diff(figures[n], EXPECTED[n], n) for n in wrong)
@@ -263,6 +289,29 @@ def test_every_figure_of_the_synthetic_quarter(db_url: str, tmp_path: Path) -> N
     assert raw["timeliness"]["decision_72h"] == {"met": 6, "late": 2, "running": 0, "share": 0.75}
     assert raw["checks"]["all"]["all"]["escalations"] == 4
     assert raw["contacts_about_open_cases"] == 2
+    assert raw["letters_withheld_by_reason"] == {
+        "risk-to-child": 0, "investigation": 5, "third-party": 1, "told-another-way": 0,
+        "other": 0, "not given": 0,
+    }  # fmt: skip
+    assert (raw["consent_given"], raw["consent_refused"], raw["consent_overridden"]) == (22, 6, 3)
+    assert raw["disagreement_outcomes"] == {"upheld": 5, "not-upheld": 6, "escalated": 1, "open": 1}
+    # The previous period: Q1's letter withheld with no kind of reason, Q2's disagreement open.
+    before = report.raw_previous
+    assert before["letters_withheld_by_reason"]["not given"] == 1
+    assert before["consent_given"] == 6 and before["consent_refused"] == 0
+    assert before["disagreements_raised"] == 1 and before["disagreement_outcomes"]["open"] == 1
+    withheld_csv = (tmp_path / "out" / "letters_withheld.csv").read_text(encoding="utf-8")
+    assert withheld_csv.splitlines() == [
+        "reason,letters", "risk to child,0", f"investigation,{M}", f"third party,{M}",
+        "told another way,0", "other,0", "not given,0",
+    ]  # fmt: skip
+    disagreements_csv = (tmp_path / "out" / "disagreements.csv").read_text(encoding="utf-8")
+    assert disagreements_csv.splitlines() == [
+        "outcome,disagreements", "upheld,5", "not upheld,6", f"escalated,{M}", f"still open,{M}",
+    ]  # fmt: skip
+    headline_csv = (tmp_path / "out" / "headline.csv").read_text(encoding="utf-8").splitlines()
+    assert "consent refused,6" in headline_csv and "disagreements raised,13" in headline_csv
+    assert "urgent alerts acknowledged,not recorded" in headline_csv
     # One CSV per table, with the same published values.
     checks_csv = (tmp_path / "out" / "checks.csv").read_text(encoding="utf-8").splitlines()
     assert checks_csv[0].startswith("agency,RAG,requested,answered,on time")
@@ -270,7 +319,7 @@ def test_every_figure_of_the_synthetic_quarter(db_url: str, tmp_path: Path) -> N
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         ["figures.json", "headline.csv", "contacts_by_source.csv", "contacts_per_week.csv",
          "decisions.csv", "conversion_by_source.csv", "timeliness.csv", "checks.csv",
-         "data_quality.csv", "trends.csv"]
+         "letters_withheld.csv", "disagreements.csv", "data_quality.csv", "trends.csv"]
     )  # fmt: skip
 
 
@@ -390,13 +439,15 @@ def test_report_on_the_command_line(quarter_sqlite: Path, tmp_path: Path) -> Non
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["figures.json", "report.html", "headline.csv", "contacts_by_source.csv",
          "contacts_per_week.csv", "decisions.csv", "conversion_by_source.csv",
-         "timeliness.csv", "checks.csv", "data_quality.csv", "trends.csv"]
+         "timeliness.csv", "checks.csv", "letters_withheld.csv", "disagreements.csv",
+         "data_quality.csv", "trends.csv"]
     )  # fmt: skip
     figures = json.loads((out / "figures.json").read_text())["figures"]
     assert figures["contacts"] == 34 and figures["decisions"] == EXPECTED["decisions"]
     headline = (out / "headline.csv").read_text().splitlines()
     assert "contacts about open cases,fewer than 5" in headline
-    assert "consent overridden,not recorded" in headline
+    assert "consent overridden,fewer than 5" in headline
+    assert "urgent alert acknowledged median minutes,not recorded" in headline
 
     bad = cli("--from", "2026-01-01", "--to", "2026-03-31", "--out", str(out), "--format", "docx")
     assert bad.returncode == 2 and "--format" in bad.stderr

@@ -10,6 +10,7 @@ import click
 
 from gateway.cli.common import State, acting_manager, common, emit, letters_for, pass_state
 from gateway.domain.managers import describe
+from gateway.domain.withheld import WITHHELD
 
 
 @click.command()
@@ -43,6 +44,11 @@ from gateway.domain.managers import describe
 @click.option("--no-letter", is_flag=True, help="Withhold the outcome letter; --reason says why.")
 @click.option("--letter-reason", help="Why the letter is withheld, if not the --reason.")
 @click.option(
+    "--letter-category",
+    type=click.Choice(list(WITHHELD)),
+    help="With --no-letter: the kind of reason, as the steering group's report counts it.",
+)
+@click.option(
     "--by",
     "decided_by",
     help="The [[manager]] deciding (name or address) [default: the one whose os_user you are].",
@@ -58,6 +64,7 @@ def decide(
     section: str | None,
     no_letter: bool,
     letter_reason: str | None,
+    letter_category: str | None,
     decided_by: str | None,
     as_json: bool,
 ) -> None:
@@ -77,6 +84,7 @@ def decide(
         section=section,
         letter=not no_letter,
         letter_withheld_reason=(letter_reason or reason) if no_letter else None,
+        letter_withheld_category=letter_category if no_letter else None,
     )
     try:
         with db.transaction() as session:

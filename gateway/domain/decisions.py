@@ -11,19 +11,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.clock import Clock
 from gateway.config import Config
 from gateway.domain.checks.withdraw import open_checks, withdraw_open_checks
 from gateway.domain.contacts import CLOSED
 from gateway.domain.decision_shares import SETTLES, check_agreements, known_unit
 from gateway.domain.sharing import share_for
-from gateway.durations import in_words
-from gateway.outbound.alerts import manager_alert
+from gateway.domain.withheld import WITHHELD
 from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.letter_values import child_names, letter_values
 from gateway.outbound.outbox import enqueue
 from gateway.store import ledger
-from gateway.store.db import Database
 from gateway.store.models import Contact, Decision, Message
 from gateway.timescales import BusinessCalendar, deadline
 
@@ -63,6 +60,7 @@ class DecisionRequest:
     section: str | None = None  # "17" or "47", with B or a statutory assessment
     letter: bool = True
     letter_withheld_reason: str | None = None
+    letter_withheld_category: str | None = None  # one of withheld.WITHHELD
 
 
 def _validate(request: DecisionRequest) -> None:
@@ -88,6 +86,8 @@ def _validate(request: DecisionRequest) -> None:
         )
     if not request.letter and not (request.letter_withheld_reason or "").strip():
         raise DecisionError("withholding the letter needs its reason")
+    if request.letter_withheld_category not in (None, *WITHHELD):
+        raise DecisionError(f"a withheld letter's category is one of {', '.join(WITHHELD)}")
 
 
 def record(
@@ -186,6 +186,7 @@ def _store(
         decided_at=now,
         letter=letter,
         letter_withheld_reason=request.letter_withheld_reason if letter == "withheld" else None,
+        letter_withheld_category=request.letter_withheld_category if letter == "withheld" else None,
     )
     session.add(row)
     ledger.append(
@@ -308,6 +309,7 @@ def _outcome(
                 subject_ref=contact.reference,
                 recipient=contact.reply_address,
                 purpose=(request.letter_withheld_reason or "").strip()[:500],
+                detail={"category": request.letter_withheld_category},
             ),
         )
         done.append(f"letter withheld: {request.letter_withheld_reason}")
@@ -351,49 +353,3 @@ def _outcome(
     )
     done.append(f"outcome letter sent to {contact.reply_address}")
     return done
-
-
-def alert_overdue_decisions(db: Database, config: Config, clock: Clock, letters: Letters) -> int:
-    """An overdue decision after C alerts the managers at once, once (early help: digest)."""
-    now = clock.now()
-    alerted = 0
-    with db.transaction() as session:
-        query = select(Contact).where(
-            Contact.status == "csc-screening",
-            Contact.decision_due_at.is_not(None),
-            Contact.decision_due_at <= now,
-            Contact.decision_alerted_at.is_(None),
-        )
-        if db.skip_locked():
-            query = query.with_for_update(skip_locked=True)
-        for contact in session.execute(query).scalars():
-            assert contact.decision_due_at is not None
-            contact.decision_alerted_at = now
-            late = in_words(now - contact.decision_due_at)
-            mail = manager_alert(
-                config,
-                now,
-                title=f"screening decision overdue on {contact.reference}",
-                lines=[
-                    "After decision C, a decision on whether a statutory response is needed "
-                    f"was due {late} ago."
-                ],
-                action="Decide now: reply to this email with OUTCOME (for example OUTCOME "
-                "statutory-assessment, then SECTION 17 or 47) and a Reason: paragraph.",
-                cli=f'mash-gateway decide {contact.reference} --outcome ... --reason "..."',
-                reference=contact.reference,
-                purpose="overdue-decision-alert",
-            )
-            if mail is not None:
-                enqueue(session, config, letters, mail, now)
-            ledger.append(
-                session,
-                now,
-                ledger.Event(
-                    action="decision-overdue",
-                    subject_ref=contact.reference,
-                    detail={"late_by": late},
-                ),
-            )
-            alerted += 1
-    return alerted

@@ -19,9 +19,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.domain import withheld
+
 _FIRST = re.compile(r"^\s*([A-Z][A-Z-]*)(?:\s+(.*?))?\s*$")
 _REASON = re.compile(r"^\s*reason\s*:\s*(.*)$", re.I)
-_NO_LETTER = re.compile(r"^\s*no[ -]letter\s*$", re.I)
+# `NO LETTER`, optionally with the reason's category: `NO LETTER investigation`.
+_NO_LETTER = re.compile(r"^\s*no[ -]letter\b[\s:]*(.*?)\s*$", re.I)
 _SECTION = re.compile(r"^\s*section\s+(17|47)\s*$", re.I)
 _CONTEXT = re.compile(r"^\s*context\s*:\s*(.*)$", re.I)
 _QUESTION = re.compile(r"^\s*question\s*:\s*(.*)$", re.I)
@@ -135,6 +138,7 @@ class DecisionArgs:
     reason: str = ""
     section: str | None = None
     letter: bool = True
+    letter_category: str | None = None  # with NO LETTER: one of withheld.WITHHELD
 
 
 @verb(
@@ -191,16 +195,26 @@ def _ruling(kind: str, rest: str, lines: list[str]) -> DecisionArgs:
         raise CommandError(f"{kind.upper()} needs one code, e.g. DECISION C or OUTCOME early-help")
     if kind == "decision" and code.upper() not in DECISIONS:
         raise CommandError(f"unknown decision {code!r}: one of {', '.join(DECISIONS)}")
+    no_letter = next((m for line in lines if (m := _NO_LETTER.match(line))), None)
+    named = no_letter.group(1) if no_letter else ""
+    if named and withheld.category(named) is None:
+        raise CommandError(f"NO LETTER takes one of {', '.join(withheld.WITHHELD)}, not {named!r}")
     return DecisionArgs(
         kind=kind,
         code=code.upper() if kind == "decision" else code.lower(),
         reason=paragraph(lines, _REASON),
         section=next((m.group(1) for line in lines if (m := _SECTION.match(line))), None),
-        letter=not any(_NO_LETTER.match(line) for line in lines),
+        letter=no_letter is None,
+        letter_category=withheld.category(named),
     )
 
 
-@verb("DECISION", "DECISION A|B|C|D, then a 'Reason:' paragraph; optionally SECTION 47, NO LETTER")
+@verb(
+    "DECISION",
+    "DECISION A|B|C|D, then a 'Reason:' paragraph; optionally SECTION 47, NO LETTER (or NO "
+    "LETTER and its kind of reason: risk-to-child, investigation, third-party, "
+    "told-another-way, other)",
+)
 def parse_decision(rest: str, lines: list[str]) -> DecisionArgs:
     return _ruling("decision", rest, lines)
 

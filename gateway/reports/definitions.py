@@ -128,23 +128,57 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("letters_sent", "Outcome letters sent to referrers for the outcomes recorded in the period."),
     (
         "letters_withheld",
-        "Outcome letters a manager withheld, with a recorded reason. The "
-        "reasons are free text and are not published; their categories are not recorded yet.",
+        "Outcome letters a manager withheld, with a recorded reason, for the outcomes "
+        "recorded in the period.",
+    ),
+    (
+        "letters_withheld_by_reason",
+        "The same withheld letters by the kind of reason the manager chose: telling the "
+        "referrer could put the child at risk (risk to child); the letter could prejudice a "
+        "police or other investigation (investigation); it would give away information about "
+        "someone else (third party); the referrer was told another way, by phone or at a "
+        'meeting (told another way); or another reason (other). "Not given": withheld '
+        "without a kind of reason (as every letter withheld before the kinds were recorded). "
+        "The manager's own words are never published.",
     ),
     ("letters_not_possible", "Outcomes with no letter because the referrer left no address."),
     (
         "consent_given",
-        "Consent given, refused or overridden: not recorded by the gateway yet "
-        "(shown as not recorded).",
+        "Of the contacts received in the period, those where the family's consent to "
+        "sharing information with partners was given: as the referral form said, or as a "
+        "manager later recorded it.",
+    ),
+    (
+        "consent_refused",
+        "Of the contacts received in the period, those where the family refused consent "
+        "(on the form, or as a manager recorded it). Contacts where consent was not sought or "
+        "is not known are in neither figure.",
+    ),
+    (
+        "consent_overridden",
+        "Of the contacts received in the period, those where consent was not given and a "
+        "manager overrode it to share with partners, with a recorded reason: allowed only "
+        "where there are urgent concerns for the child's safety and speaking to the family "
+        "may increase the immediate risk (protocol section 7). Counted up to the time of the "
+        "report, so a later override of a contact in the period is included.",
     ),
     (
         "disagreements_raised",
-        "Professional disagreements raised about decisions, and their "
-        "outcomes: not recorded by the gateway yet.",
+        "Professional disagreements with a MASH decision raised in the period by a "
+        "professional (an agency, or a referrer known to be a professional; protocol "
+        "section 5).",
+    ),
+    (
+        "disagreement_outcomes",
+        "The same disagreements by where they stood at the time of the report: resolved "
+        "by a manager as upheld (the MASH agreed with the professional), not upheld, or "
+        "escalated (to the service manager, then the partnership's escalation policy); or "
+        "still open.",
     ),
     (
         "urgent_alerts_acknowledged",
-        "How fast urgent contacts' alerts were acknowledged: not recorded by the gateway yet.",
+        "How fast urgent contacts' alerts were acknowledged (and the median minutes): not "
+        "recorded by the gateway yet.",
     ),
     (
         "data_quality",

@@ -56,20 +56,20 @@ def percentiles(
         for i, grouping in enumerate(groupings)
     ]
     ranked = select(*rows_in.c, *windows).subquery()
-    # The value at percentile p sits at 1-based position 1 + p (n - 1): keep the row at its
-    # floor and the next one, for each group.
-    near = []
-    for (i, group), size in sizes.items():
+    # The value at percentile p sits at 1-based position 1 + p (n - 1): keep the rows at its
+    # floor and the next one. One IN list of every group's positions per grouping (a test
+    # per row the database answers from a sorted list); the rows kept there for another
+    # group's positions are dropped below.
+    positions: dict[int, set[int]] = {}
+    for (i, _group), size in sizes.items():
         if size <= 0:
             continue
-        positions = set()
         for p in wanted:
             floor = int(1 + p * (size - 1))
-            positions |= {floor, floor + 1}
-        same = [ranked.c[f"k{c}"] == key for c, key in zip(groupings[i], group, strict=True)]
-        near.append(and_(*same, ranked.c[f"r{i}"].in_(sorted(positions))))
-    if not near:
+            positions.setdefault(i, set()).update((floor, floor + 1))
+    if not positions:
         return {}
+    near = [ranked.c[f"r{i}"].in_(sorted(at)) for i, at in sorted(positions.items())]
     rows = session.execute(select(ranked).where(or_(*near))).mappings().all()
     found: dict[tuple[int, tuple[Any, ...]], dict[int, float]] = {}
     for row in rows:

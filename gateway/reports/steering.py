@@ -18,6 +18,7 @@ from gateway.reports.check_figures import ALL, COUNTS, FULL, OVERALL, check_figu
 from gateway.reports.figures import (
     contact_figures,
     decision_figures,
+    disagreement_figures,
     quality_figures,
     timeliness_figures,
 )
@@ -27,12 +28,6 @@ from gateway.store.db import Database
 # Figures the protocol asks for whose data the gateway does not record yet: published as
 # None ("not recorded") until it does.
 NOT_RECORDED = (
-    "letters_withheld_by_reason",
-    "consent_given",
-    "consent_refused",
-    "consent_overridden",
-    "disagreements_raised",
-    "disagreement_outcomes",
     "urgent_alerts_acknowledged",
     "urgent_alert_acknowledged_median_minutes",
 )
@@ -62,6 +57,10 @@ TRENDS: tuple[tuple[str, str], ...] = (
     ("undeliverable", "count"),
     ("letters_sent", "count"),
     ("letters_withheld", "count"),
+    ("consent_given", "count"),
+    ("consent_refused", "count"),
+    ("consent_overridden", "count"),
+    ("disagreements_raised", "count"),
     ("data_quality.missing_date_of_birth", "count"),
     ("data_quality.missing_nhs_number", "count"),
     ("data_quality.missing_consent", "count"),
@@ -114,6 +113,7 @@ def compute(
         ("clocks", lambda s: timeliness_figures(s, period, now)),
         ("partner checks", lambda s: check_figures(s, config, period, now, groupings)),
         ("data quality", lambda s: quality_figures(s, period)),
+        ("disagreements", lambda s: disagreement_figures(s, period, now)),
     )
     for name, step in steps:
         progress(f"{name}, {period.first} to {period.last}")
@@ -140,6 +140,10 @@ def publish(raw: dict[str, Any]) -> dict[str, Any]:
         "letters_sent",
         "letters_withheld",
         "letters_not_possible",
+        "consent_given",
+        "consent_refused",
+        "consent_overridden",
+        "disagreements_raised",
     ):
         out[name] = c(raw[name])
     contacts = raw["contacts"]
@@ -149,7 +153,14 @@ def publish(raw: dict[str, Any]) -> dict[str, Any]:
     out["re_referral_share"] = suppress.share(
         raw["re_referral_share"], raw["re_referrals_12m"], contacts
     )
-    for name in ("contacts_by_source", "contacts_by_channel", "decisions", "outcomes"):
+    for name in (
+        "contacts_by_source",
+        "contacts_by_channel",
+        "decisions",
+        "outcomes",
+        "letters_withheld_by_reason",
+        "disagreement_outcomes",
+    ):
         out[name] = suppress.group(raw[name])
     out["statutory_assessments_by_section"] = suppress.group(
         raw["statutory_assessments_by_section"]

@@ -35,6 +35,10 @@ HEADLINE = (
     "letters_sent",
     "letters_withheld",
     "letters_not_possible",
+    "consent_given",
+    "consent_refused",
+    "consent_overridden",
+    "disagreements_raised",
     *NOT_RECORDED,
 )
 
@@ -157,6 +161,21 @@ def tables(report: Report) -> list[Table]:
                 for agency, cells in f["checks"].items()
                 for rag, cell in cells.items()
                 if agency == ALL or cell["requested"] != 0
+            ],
+        ),
+        Table(
+            "letters_withheld",
+            "Outcome letters withheld, by the kind of reason",
+            ("reason", "letters"),
+            [(k.replace("-", " "), show(v)) for k, v in f["letters_withheld_by_reason"].items()],
+        ),
+        Table(
+            "disagreements",
+            "Professional disagreements raised, by where they stand",
+            ("outcome", "disagreements"),
+            [
+                ("still open" if k == "open" else k.replace("-", " "), show(v))
+                for k, v in f["disagreement_outcomes"].items()
             ],
         ),
         Table(

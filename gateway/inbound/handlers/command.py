@@ -192,6 +192,7 @@ def _ruling(order: Order) -> Decision:
                 section=args.section,
                 letter=args.letter,
                 letter_withheld_reason=None if args.letter else args.reason,
+                letter_withheld_category=args.letter_category,
             )
         )
     )
