@@ -22,6 +22,8 @@ from sqlalchemy import select
 from gateway.clock import FrozenClock
 from gateway.config import Config, load_config
 from gateway.daemon import Daemon
+from gateway.domain.alert_ladder import escalate_due
+from gateway.domain.alerts import acknowledge
 from gateway.domain.cases import parse_csv, replace_register
 from gateway.domain.checks.chase import chase_due
 from gateway.domain.checks.request import Request, request_checks
@@ -29,6 +31,7 @@ from gateway.domain.consent import set_status
 from gateway.domain.decisions import DecisionRequest, record
 from gateway.domain.disagreements import resolve
 from gateway.inbound.ingest import Source, ingest
+from gateway.store.alert_models import Alert
 from gateway.store.disagreements import Disagreement
 from gateway.store.models import Check, Contact, OutboxRow
 
@@ -85,6 +88,9 @@ times = []
 
 [meeting]
 enabled = false
+
+[hours]
+edt_address = "edt@hackney.example"
 
 [clocks]
 section47_address = "s47-unit@hackney.example"
@@ -335,6 +341,37 @@ class World:
         with self.daemon.db.transaction() as session:
             after = session.execute(select(Disagreement.id)).all()
         assert len(after) == len(before) + 1, f"{key}: no disagreement was recorded"
+
+    def worry(self, key: str, sender: Sender, when: datetime) -> None:
+        """The referrer writes again, in reply to our latest mail: the children are in danger."""
+        with self.daemon.db.transaction() as session:
+            latest = session.execute(
+                select(OutboxRow.header_message_id)
+                .where(OutboxRow.subject_ref == self.refs[key])
+                .order_by(OutboxRow.id.desc())
+                .limit(1)
+            ).scalar_one()
+        msg = EmailMessage()
+        msg["From"] = f"{sender.name} <{sender.email}>"
+        msg["To"] = "mash@hackney.example"
+        msg["Subject"] = f"RE: {self.refs[key]}"
+        msg["Message-ID"] = f"<worry-{uuid.uuid4().hex}@example.org>"
+        msg["In-Reply-To"] = str(latest)
+        msg.set_content("He has come back drunk. The children are in immediate danger.\n")
+        self._ingest(msg.as_bytes(), when)
+
+    def acknowledge(self, alert_id: int, when: datetime) -> None:
+        """A manager acknowledges an urgent alert, as `mash-gateway alerts ack` does."""
+        self.clock.set(when)
+        with self.daemon.db.transaction() as session:
+            alert = session.get(Alert, alert_id)
+            assert alert is not None
+            assert acknowledge(session, alert, MANAGER, when, via="command line", message_id=None)
+
+    def escalate(self, when: datetime) -> None:
+        """The alert ladder's sweep, as the daemon runs it."""
+        self.clock.set(when)
+        escalate_due(self.daemon.db, self.config, self.clock, self.daemon.letters)
 
     def resolve(self, key: str, outcome: str, when: datetime) -> None:
         """A manager resolves it, as `mash-gateway disagreements resolve` does."""
@@ -608,6 +645,25 @@ def build(db_url: str, folder: Path, extra_config: str = "") -> World:
         )  # fmt: skip
         world.resolve(key, outcome, at("2026-03-27T10:00"))
     world.disagree("S8", SCHOOL, at("2026-03-30T10:00"))
+
+    # Urgent alerts (raised by the gateway itself): S7's and S8's forms and S7's RED answer,
+    # Tue 13 Jan in hours (alerts 1-3); three referrers write again on Saturday 28 March at
+    # night that the children are in danger (alerts 4-6, out of hours: the EDT's too).
+    # Acknowledged after 10, 20, 45 (one reminder), 5 and 90 minutes (two reminders); alert 6
+    # never (three reminders). Known answers: 6 raised, 3 out of hours and to the EDT, 5
+    # acknowledged, 3 in time, 3 escalated, median 20 minutes.
+    world.acknowledge(1, at("2026-01-13T13:10"))
+    world.acknowledge(2, at("2026-01-13T13:50"))
+    world.escalate(at("2026-01-13T15:30"))
+    world.acknowledge(3, at("2026-01-13T15:45"))
+    night = at("2026-03-28T22:00")
+    for i, (key, who) in enumerate((("H2", HEALTH), ("H3", HEALTH), ("L1", LA))):
+        world.worry(key, who, night + timedelta(minutes=10 * i))
+    world.acknowledge(4, night + timedelta(minutes=5))
+    for minutes in (40, 50, 70, 80):
+        world.escalate(night + timedelta(minutes=minutes))
+    world.acknowledge(5, night + timedelta(minutes=100))
+    world.escalate(night + timedelta(minutes=110))
 
     # After the quarter, before the report: a manager overrides the refusals of the three
     # families still open to share with the police (protocol section 7).

@@ -118,7 +118,8 @@ EXPECTED: dict[str, Any] = {
     "contacts_routed_back": 0,
     "police_notifications": 5,
     "information_requests": 5,
-    "urgent_contacts": M,
+    # S7 and S8 by their forms; H2, H3 and L1 by their referrers' Saturday-night mail.
+    "urgent_contacts": 5,
     # The five police notifications are asked for nothing (issue 14): not incomplete.
     "incomplete_contacts": M,
     "re_referrals_12m": 6,
@@ -205,7 +206,15 @@ EXPECTED: dict[str, Any] = {
     "escalations": M,
     "increased_risk_flags": M,
     "undeliverable": M,
-    **dict.fromkeys(NOT_RECORDED),
+    # 6 raised; 3 out of hours, to the EDT as well; 5 acknowledged (10, 20, 45, 5, 90
+    # minutes), 3 in the 30 minutes; 3 sent again; the median 20 minutes.
+    "urgent_alerts": 6,
+    "urgent_alerts_out_of_hours": M,
+    "urgent_alerts_to_edt": M,
+    "urgent_alerts_acknowledged": 5,
+    "urgent_alerts_acknowledged_in_time": M,
+    "urgent_alerts_escalated": M,
+    "urgent_alert_acknowledged_median_minutes": 20.0,
 }
 
 TRENDS = {
@@ -220,7 +229,10 @@ TRENDS = {
     "contacts_about_open_cases": (M, 0, M),
     "police_notifications": (5, 0, 5),
     "information_requests": (5, 0, 5),
-    "urgent_contacts": (M, 0, M),
+    "urgent_contacts": (5, 0, 5),
+    "urgent_alerts": (6, 0, 6),
+    "urgent_alerts_acknowledged": (5, 0, 5),
+    "urgent_alert_acknowledged_median_minutes": (20.0, None, None),
     "re_referrals_12m": (6, 0, 6),
     "re_referral_share": (0.1765, 0.0, 0.1765),
     "decisions.A": (M, M, M),
@@ -269,11 +281,8 @@ def test_every_figure_of_the_synthetic_quarter(db_url: str, tmp_path: Path) -> N
     assert document["previous_period"] == {"from": "2025-10-03", "to": "2025-12-31", "days": 90}
     assert document["suppression"] == {"threshold": 5, "marker": M, "not_recorded": None}
     figures = document["figures"]
-    # Only the urgent alerts' figures wait for their data; they stay null ("not recorded").
-    assert NOT_RECORDED == (
-        "urgent_alerts_acknowledged",
-        "urgent_alert_acknowledged_median_minutes",
-    )
+    # Every figure the issue asks for is recorded now: none is published as "not recorded".
+    assert NOT_RECORDED == ()
     assert set(figures) == set(EXPECTED)
     wrong = {name: figures[name] for name, value in EXPECTED.items() if figures[name] != value}
     assert not wrong, "\n".join(_leaf_diff(figures[n], EXPECTED[n], n) for n in wrong)
@@ -295,6 +304,11 @@ def test_every_figure_of_the_synthetic_quarter(db_url: str, tmp_path: Path) -> N
     }  # fmt: skip
     assert (raw["consent_given"], raw["consent_refused"], raw["consent_overridden"]) == (22, 6, 3)
     assert raw["disagreement_outcomes"] == {"upheld": 5, "not-upheld": 6, "escalated": 1, "open": 1}
+    assert {k: v for k, v in raw.items() if k.startswith("urgent_alert")} == {
+        "urgent_alerts": 6, "urgent_alerts_out_of_hours": 3, "urgent_alerts_to_edt": 3,
+        "urgent_alerts_acknowledged": 5, "urgent_alerts_acknowledged_in_time": 3,
+        "urgent_alerts_escalated": 3, "urgent_alert_acknowledged_median_minutes": 20.0,
+    }  # fmt: skip
     # The previous period: Q1's letter withheld with no kind of reason, Q2's disagreement open.
     before = report.raw_previous
     assert before["letters_withheld_by_reason"]["not given"] == 1
@@ -311,7 +325,8 @@ def test_every_figure_of_the_synthetic_quarter(db_url: str, tmp_path: Path) -> N
     ]  # fmt: skip
     headline_csv = (tmp_path / "out" / "headline.csv").read_text(encoding="utf-8").splitlines()
     assert "consent refused,6" in headline_csv and "disagreements raised,13" in headline_csv
-    assert "urgent alerts acknowledged,not recorded" in headline_csv
+    assert "urgent alerts acknowledged,5" in headline_csv
+    assert "urgent alert acknowledged median minutes,20 min" in headline_csv
     # One CSV per table, with the same published values.
     checks_csv = (tmp_path / "out" / "checks.csv").read_text(encoding="utf-8").splitlines()
     assert checks_csv[0].startswith("agency,RAG,requested,answered,on time")
@@ -447,7 +462,7 @@ def test_report_on_the_command_line(quarter_sqlite: Path, tmp_path: Path) -> Non
     headline = (out / "headline.csv").read_text().splitlines()
     assert "contacts about open cases,fewer than 5" in headline
     assert "consent overridden,fewer than 5" in headline
-    assert "urgent alert acknowledged median minutes,not recorded" in headline
+    assert "urgent alert acknowledged median minutes,20 min" in headline
 
     bad = cli("--from", "2026-01-01", "--to", "2026-03-31", "--out", str(out), "--format", "docx")
     assert bad.returncode == 2 and "--format" in bad.stderr

@@ -54,8 +54,10 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "urgent_contacts",
-        "Contacts the front door flagged as possible immediate risk (the form "
-        "said so, or the concern used one of the configured urgent phrases).",
+        "Contacts received in the period that the urgency screen marked urgent, by the time "
+        "of the report: the form said the child is at immediate risk, or the referral, a later "
+        "message about the child or a partner's answer used words of immediate danger or "
+        "reported increased risk.",
     ),
     (
         "re_referrals_12m",
@@ -176,9 +178,35 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "still open.",
     ),
     (
+        "urgent_alerts",
+        "Urgent alerts raised in the period: each time the urgency screen found possible "
+        "immediate risk in a message about a child (the form's immediate-risk answer, a "
+        "partner's increased-risk answer, or words such as threats to kill, a weapon or a child "
+        "left alone in a referral or a later message), and the managers were told at once. One "
+        "contact can raise more than one.",
+    ),
+    (
+        "urgent_alerts_out_of_hours",
+        "Of those, the alerts raised while the MASH was closed (evenings, weekends and bank "
+        "holidays); urgent_alerts_to_edt: those also sent to the Emergency Duty Team, which "
+        "acts for the MASH when it is closed (protocol section 9).",
+    ),
+    (
         "urgent_alerts_acknowledged",
-        "How fast urgent contacts' alerts were acknowledged (and the median minutes): not "
-        "recorded by the gateway yet.",
+        "Of the alerts raised in the period, those a manager (or the Emergency Duty Team) "
+        "acknowledged, by replying to the alert or on the command line, up to the time of the "
+        "report; urgent_alerts_acknowledged_in_time: those acknowledged within the gateway's "
+        "set time ([alerts] acknowledge_within, 30 minutes unless changed).",
+    ),
+    (
+        "urgent_alert_acknowledged_median_minutes",
+        "The middle time, in minutes, from an alert being raised to its acknowledgement, over "
+        "the acknowledged alerts (half were acknowledged faster, half slower).",
+    ),
+    (
+        "urgent_alerts_escalated",
+        "Alerts nobody acknowledged in time, so they were sent again (to the managers, the "
+        "named escalation addresses and, out of hours, the Emergency Duty Team) at least once.",
     ),
     (
         "data_quality",

@@ -57,7 +57,7 @@ def contact_figures(session: Session, period: Period) -> dict[str, Any]:
             func.count(),
             func.sum(case((Contact.out_of_hours.is_(True), 1), else_=0)),
             func.sum(case((Contact.re_referral.is_(True), 1), else_=0)),
-            func.sum(case((Contact.immediate_risk.is_(True), 1), else_=0)),
+            func.sum(case((Contact.urgent.is_(True), 1), else_=0)),
             func.sum(case((Contact.routed_at_door == "forwarded", 1), else_=0)),
             func.sum(case((Contact.routed_at_door == "routed-back", 1), else_=0)),
             func.sum(case((Contact.incomplete.is_(True), 1), else_=0)),

@@ -39,6 +39,13 @@ HEADLINE = (
     "consent_refused",
     "consent_overridden",
     "disagreements_raised",
+    "urgent_alerts",
+    "urgent_alerts_out_of_hours",
+    "urgent_alerts_to_edt",
+    "urgent_alerts_acknowledged",
+    "urgent_alerts_acknowledged_in_time",
+    "urgent_alerts_escalated",
+    "urgent_alert_acknowledged_median_minutes",
     *NOT_RECORDED,
 )
 
@@ -61,6 +68,8 @@ def show(value: Any, name: str = "") -> str:
         return f"{100 * value:.1f}%"
     if isinstance(value, float) and "hours" in name:
         return f"{value:.1f} h"
+    if isinstance(value, float) and "minutes" in name:
+        return f"{value:.0f} min"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
@@ -73,6 +82,8 @@ def show_change(value: Any, name: str) -> str:
         return f"{100 * value:+.1f} points"
     if "hours" in name:
         return f"{value:+.1f} h"
+    if "minutes" in name:
+        return f"{value:+.0f} min"
     return f"{value:+,}"
 
 
