@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,12 @@ def test_the_first_demo_day_gives_the_scenario_answers(tmp_path: Path) -> None:
     assert "alert 3 on MASH-2026-000004 acknowledged by Emergency Duty Team" in out
     assert "\x1b[" not in out  # --no-color, and not a terminal: plain lines
     assert (world / "report.json").exists() and list((world / "letters").glob("*.eml"))
+    # The steering group's report on the demo's day, its small numbers hidden.
+    assert "The steering group's report on these days" in out
+    assert re.search(r"urgent alerts acknowledged\s+│?\s*fewer than 5", out), out[-2500:]
+    kept = json.loads((world / "steering-report" / "figures.json").read_text())["figures"]
+    assert kept["contacts"] == 5 and kept["urgent_alerts"] == M  # three: hidden
+    assert (world / "steering-report" / "report.html").stat().st_size > 10_000
     # Nothing left running: no process still uses the world's directory.
     left = subprocess.run(["pgrep", "-f", str(world)], capture_output=True, text=True)
     assert left.stdout.strip() == ""

@@ -27,7 +27,10 @@ from sqlalchemy import func, select
 from gateway.clock import FrozenClock
 from gateway.config import load_config
 from gateway.daemon import Daemon
+from gateway.reports.period import Period
+from gateway.reports.render import write as write_report
 from gateway.reports.status import status
+from gateway.reports.steering import build as build_report
 from gateway.store.alert_models import Alert
 from gateway.store.models import AuditEvent, Check, Contact, Decision, Message, OutboxRow
 from gateway_dev.demo.scenario import LONDON, START, Script, partners
@@ -307,6 +310,7 @@ class Demo:
         self.clock = FrozenClock(START)
         self.world = World(root, self.clock)
         self.last_event = 0
+        self.steering: dict[str, Any] | None = None
         # gpg's agent sockets live in its home: keep the path short (a socket path is limited).
         self.gpg_root = Path(tempfile.mkdtemp(prefix="mash-gpg-"))
 
@@ -371,9 +375,19 @@ class Demo:
             shutil.rmtree(self.gpg_root, ignore_errors=True)
         summary = _summary(daemon)
         self._write_letters(daemon)
+        self.steering = self._steering_report(daemon)
         daemon.db.dispose()
         self.world.stop()
         return summary
+
+    def _steering_report(self, daemon: Daemon) -> dict[str, Any]:
+        """The steering group's report on the demo's days, as `mash-gateway report` writes it
+        (the page, its CSVs and figures.json); its headline figures for the summary."""
+        last = (self.end - timedelta(seconds=1)).astimezone(LONDON).date()
+        period = Period(START.astimezone(LONDON).date(), last, LONDON)
+        report = build_report(daemon.db, daemon.config, period, self.clock.now())
+        write_report(report, self.root / "steering-report", ("html", "csv"))
+        return report.figures
 
     def _keep_keyring(self, home: Path, config_file: Path) -> None:
         """Copy the gateway's keyring beside the kept configuration and point it there, so the
@@ -443,7 +457,37 @@ class Demo:
                     (letters / name).write_bytes(row.raw)
 
 
-def _report(summary: Summary, console: Console, root: Path) -> None:
+# The steering group's headline figures shown after the demo (figures.json has them all).
+STEERING = (
+    ("contacts", "contacts"),
+    ("urgent contacts", "urgent_contacts"),
+    ("urgent alerts", "urgent_alerts"),
+    ("urgent alerts acknowledged", "urgent_alerts_acknowledged"),
+    ("median minutes to acknowledge", "urgent_alert_acknowledged_median_minutes"),
+    ("checks answered on time", "on_time_share"),
+    ("consent overridden", "consent_overridden"),
+    ("outcome letters sent", "letters_sent"),
+)
+
+
+def _steering_table(figures: dict[str, Any]) -> Table:
+    table = Table(title="The steering group's report on these days (small numbers hidden)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, name in STEERING:
+        value = figures[name]
+        shown = (
+            "no cases" if value is None
+            else f"{100 * value:.0f}%" if name.endswith("share") and isinstance(value, float)
+            else str(value)
+        )  # fmt: skip
+        table.add_row(label, shown)
+    return table
+
+
+def _report(
+    summary: Summary, console: Console, root: Path, steering: dict[str, Any] | None = None
+) -> None:
     table = Table(title="Three days of the MASH")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -468,10 +512,14 @@ def _report(summary: Summary, console: Console, root: Path) -> None:
         ("meeting agendas", summary.agendas),
         ("bounces", summary.bounces),
         ("professional disagreements", summary.disagreements),
+        ("urgent alerts (EDT too at night)", summary.urgent_alerts),
+        ("urgent alerts acknowledged", summary.alerts_acknowledged),
         ("quarantined messages", summary.quarantined),
     ):
         table.add_row(label, str(value))
     console.print(table)
+    if steering is not None:
+        console.print(_steering_table(steering))
     (root / "report.json").write_text(json.dumps(summary.as_json(), indent=2), encoding="utf-8")
 
 
@@ -489,14 +537,16 @@ def run_demo(
     root = directory or Path(tempfile.mkdtemp(prefix="mash-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    summary = Demo(root, console, speed, days, keep).run()
-    _report(summary, console, root)
+    demo = Demo(root, console, speed, days, keep)
+    summary = demo.run()
+    _report(summary, console, root, demo.steering)
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.as_json(), indent=2), encoding="utf-8")
     console.print(f"finished in {time.monotonic() - started:.1f} s")
     if keep:
         console.print(
-            f"letters: {root / 'letters'}; report: {root / 'report.json'}; "
+            f"letters: {root / 'letters'}; report: {root / 'report.json'}; the steering "
+            f"group's report: {root / 'steering-report' / 'report.html'}; "
             f"configuration and database: {root}"
         )
     else:
