@@ -2,9 +2,8 @@
 
 The figures are computed in the database (aggregates over groups), never by loading rows
 into Python: a borough's year is tens of thousands of contacts and hundreds of thousands of
-checks. SQLite has no percentile function, so percentiles use window functions (row_number
-over the ordered values, then the one or two rows either side of the wanted rank), which
-both backends have.
+checks. SQLite has no percentile function, so percentiles are found from a histogram the
+database counts (see `percentiles`), exactly, on both backends.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Float, Integer, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 
@@ -34,6 +33,11 @@ class Percentiles:
     values: dict[Fraction, float]
 
 
+# Width of a histogram bucket, in the value's unit (hours, minutes): small enough that a
+# bucket holds few rows, large enough that a borough's year has few buckets per group.
+BUCKET = 0.05
+
+
 def percentiles(
     session: Session,
     value: ColumnElement[Any],
@@ -45,51 +49,62 @@ def percentiles(
 ) -> dict[tuple[int, tuple[Any, ...]], Percentiles]:
     """The WANTED percentiles of VALUE over rows matching WHERE, for each grouping (indexes
     into COLUMNS; () is all rows), keyed by (grouping's index, group's values). SIZES: each
-    group's number of rows, known from the caller's aggregate, so only ranks are computed."""
-    # The value once per row in an inner query, then one ranking (one sort) per grouping.
+    group's number of rows from the caller's aggregate: only those groups are returned.
+
+    Exact, without sorting every row once per grouping: one aggregate counts the rows per
+    (group, bucket of VALUE) at the finest grouping, which sums to every coarser one; that
+    says which bucket holds each wanted rank, and a second pass reads only the values in
+    those buckets. The bucket is VALUE / BUCKET cast to an integer, which never decreases as
+    VALUE grows, so the buckets' order is the values' order on both backends."""
     keys = [c.label(f"k{i}") for i, c in enumerate(columns)]
-    rows_in = select(*keys, value.label("v")).where(*where).subquery()
-    windows = [
-        func.row_number()
-        .over(partition_by=[rows_in.c[f"k{c}"] for c in grouping] or None, order_by=rows_in.c.v)
-        .label(f"r{i}")
-        for i, grouping in enumerate(groupings)
-    ]
-    ranked = select(*rows_in.c, *windows).subquery()
-    # The value at percentile p sits at 1-based position 1 + p (n - 1): keep the rows at its
-    # floor and the next one. One IN list of every group's positions per grouping (a test
-    # per row the database answers from a sorted list); the rows kept there for another
-    # group's positions are dropped below.
-    positions: dict[int, set[int]] = {}
-    for (i, _group), size in sizes.items():
-        if size <= 0:
-            continue
-        for p in wanted:
-            floor = int(1 + p * (size - 1))
-            positions.setdefault(i, set()).update((floor, floor + 1))
-    if not positions:
-        return {}
-    near = [ranked.c[f"r{i}"].in_(sorted(at)) for i, at in sorted(positions.items())]
-    rows = session.execute(select(ranked).where(or_(*near))).mappings().all()
-    found: dict[tuple[int, tuple[Any, ...]], dict[int, float]] = {}
-    for row in rows:
+    rows_in = select(*keys, value.label("v")).where(*where, value.is_not(None)).subquery()
+    bucket = cast(rows_in.c.v / BUCKET, Integer).label("b")
+    key_columns = [rows_in.c[f"k{i}"] for i in range(len(columns))]
+    histogram: dict[tuple[int, tuple[Any, ...]], dict[int, int]] = {}
+    for *row_keys, b, n in session.execute(
+        select(*key_columns, bucket, func.count()).group_by(*key_columns, bucket)
+    ).all():
         for i, grouping in enumerate(groupings):
-            key = (i, tuple(row[f"k{c}"] for c in grouping))
-            if key in sizes:
-                found.setdefault(key, {})[int(row[f"r{i}"])] = float(row["v"])
+            cells = histogram.setdefault((i, tuple(row_keys[c] for c in grouping)), {})
+            cells[int(b)] = cells.get(int(b), 0) + int(n)
+    # Each wanted rank (1-based, at its floor and the next row): its bucket and its rank there.
+    need: dict[tuple[int, tuple[Any, ...]], dict[int, tuple[int, int]]] = {}
+    for key, cells in histogram.items():
+        if key not in sizes:
+            continue
+        size = sum(cells.values())
+        ranks = {r for p in wanted for r in (int(1 + p * (size - 1)), int(1 + p * (size - 1)) + 1)}
+        seen, at = 0, {}
+        for b in sorted(cells):
+            for r in sorted(ranks):
+                if seen < r <= seen + cells[b]:
+                    at[r] = (b, r - seen)
+            seen += cells[b]
+        need[key] = at
+    buckets = sorted({b for at in need.values() for b, _ in at.values()})
+    values: dict[tuple[int, tuple[Any, ...]], dict[int, list[float]]] = {}
+    if buckets:
+        near = select(*key_columns, bucket, rows_in.c.v).where(
+            cast(rows_in.c.v / BUCKET, Integer).in_(buckets)
+        )
+        for *row_keys, b, v in session.execute(near).all():
+            for i, grouping in enumerate(groupings):
+                key = (i, tuple(row_keys[c] for c in grouping))
+                if key in need:
+                    values.setdefault(key, {}).setdefault(int(b), []).append(float(v))
     out = {}
-    for key, at in found.items():
-        count = sizes[key]
-        values = {}
+    for key, at in need.items():
+        size = sum(histogram[key].values())
+        ordered = {b: sorted(vs) for b, vs in values.get(key, {}).items()}
+        picked = {r: ordered[b][within - 1] for r, (b, within) in at.items()}
+        found = {}
         for p in wanted:
-            exact = 1 + p * (count - 1)
+            exact = 1 + p * (size - 1)
             low = int(exact)
-            if low not in at:
-                continue  # a row kept for another group's rank: only ours count
-            below = at[low]
-            above = at.get(low + 1, below)
-            values[p] = below + float(exact - low) * (above - below)
-        out[key] = Percentiles(count, values)
+            below = picked[low]
+            above = picked.get(low + 1, below)
+            found[p] = below + float(exact - low) * (above - below)
+        out[key] = Percentiles(size, found)
     return out
 
 

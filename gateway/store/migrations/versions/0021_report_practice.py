@@ -41,9 +41,18 @@ def upgrade() -> None:
     for name, table, columns, old in INDEXES:
         op.create_index(name, table, list(columns))
         op.drop_index(old, table)
+    # The few checks whose replies flagged increased risk, read as one list.
+    op.create_index(
+        "ix_check_replies_increased",
+        "check_replies",
+        ["check_id"],
+        sqlite_where=sa.text("increased_risk = 1"),
+        postgresql_where=sa.text("increased_risk"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_check_replies_increased", "check_replies")
     for name, table, columns, old in INDEXES:
         op.create_index(old, table, [columns[0]])
         op.drop_index(name, table)
