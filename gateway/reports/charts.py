@@ -104,7 +104,7 @@ def shares(values: Mapping[str, Any], title: str, target: float | None = None) -
     axes.barh(names, bars, color=PALETTE[0])
     for y, (name, value) in enumerate(zip(names, bars, strict=True)):
         shown = values[name]
-        label = "not recorded" if shown is None else MARK if shown == MARK else f"{value:.0f}%"
+        label = "no cases" if shown is None else MARK if shown == MARK else f"{value:.0f}%"
         axes.text(min(value, 100) + 1, y, label, va="center", fontsize=8)
     axes.set_xlim(0, 115)
     axes.set_xlabel("per cent")

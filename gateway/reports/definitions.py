@@ -225,7 +225,6 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         'remainder is 1 to 4, as 5 of 7 would show 2), is shown as "fewer than 5" so that no '
         "child or family can be recognised; where only one cell of a table with a published "
         "total was hidden, the next smallest is hidden too. Zero is shown as 0. "
-        '"Not recorded" means the gateway does not hold that information yet; "no cases", '
-        "that there was nothing to count.",
+        '"No cases" means that there was nothing to count.',
     ),
 )
