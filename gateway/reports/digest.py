@@ -11,7 +11,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from gateway.outbound.compose import Letters, OutgoingMail
 from gateway.outbound.outbox import enqueue
 from gateway.reports.sections import Section
 from gateway.reports.voice import disagreement_sections, referrer_sections
-from gateway.store import ledger
+from gateway.store import counts, ledger
 from gateway.store.db import Database
 from gateway.store.models import AuditEvent, Check, Contact, DigestRun, Message
 from gateway.timescales import BusinessCalendar
@@ -185,11 +185,10 @@ QUARANTINE_LISTED = 10
 
 
 def _quarantine_section(session: Session, now: datetime) -> list[Section]:
-    """A count and the oldest few (indexed on state): quarantined mail that nobody releases
-    piles up over the years, and the digest must not read all of it at every slot."""
-    waiting = session.execute(
-        select(func.count()).select_from(Message).where(Message.state == "quarantined")
-    ).scalar_one()
+    """A count (kept by the database, gateway/store/counts.py) and the oldest few (indexed on
+    state): quarantined mail that nobody releases piles up over the years, and the digest must
+    not read all of it at every slot."""
+    waiting = counts.by_state(counts.current(session), "messages").get("quarantined", 0)
     if not waiting:
         return []
     oldest = session.execute(
