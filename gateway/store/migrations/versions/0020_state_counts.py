@@ -1,4 +1,5 @@
-"""state counts: messages and outbox rows by state, kept by triggers (gateway/store/counts.py)
+"""state counts: messages and outbox rows by state, kept by triggers (gateway/store/counts.py);
+an index of the contacts whose referrer a manager should confirm
 
 Revision ID: 0020
 Revises: 0019
@@ -7,6 +8,11 @@ The triggers append a +1/-1 row to `state_count_deltas` for every insert, delete
 state of a message or an outbox row; the existing rows are counted once here. A later migration
 that rebuilds `messages` or `outbox` on SQLite (batch mode copies the table) drops its triggers
 and must create them again: tests/test_status_counts.py fails if it does not.
+
+The digest's "Referrers to confirm" read every contact (`referrer_unsure AND status NOT IN
+(closed ones)`: the unsure closed ones pile up with the years). A partial index holds only the
+open unsure ones; the query spells the same predicate with literal values, so that both
+planners can prove it implies the index's (gateway/reports/voice.py).
 """
 
 from __future__ import annotations
@@ -82,6 +88,9 @@ def _postgres(table: str, columns: str) -> list[str]:
     ]
 
 
+UNSURE_OPEN = "referrer_unsure IS {true} AND status NOT IN ('closed', 'forwarded', 'answered')"
+
+
 def upgrade() -> None:
     op.create_table(
         "state_counts",
@@ -112,9 +121,18 @@ def upgrade() -> None:
             f"SELECT '{table}', state, {reason}, count(*) FROM {table} "
             "GROUP BY state" + (f", {reason}" if table == "messages" else "")
         )
+    where = sa.text(UNSURE_OPEN.format(true="true" if postgres else "1"))
+    op.create_index(
+        "ix_contacts_referrer_unsure",
+        "contacts",
+        ["received_at"],
+        sqlite_where=where,
+        postgresql_where=where,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contacts_referrer_unsure", table_name="contacts")
     postgres = op.get_bind().dialect.name == "postgresql"
     for table in COUNTED:
         if postgres:
