@@ -28,7 +28,7 @@ from gateway.outbound.outbox import enqueue, release_held
 from gateway.reports.digest import send_digest
 from gateway.reports.meeting import send_meeting_agenda
 from gateway.reports.schedule import send_scheduled_report
-from gateway.store import ledger
+from gateway.store import counts, ledger
 from gateway.store.db import Database
 from gateway.store.models import MailboxState
 from gateway.store.operations import SweepHealth
@@ -54,6 +54,11 @@ class Sweep:
 def _release_held(ctx: SweepContext) -> object:
     with ctx.db.transaction() as session:
         return release_held(session, ctx.config, ctx.letters, ctx.clock.now())
+
+
+def _fold_counts(ctx: SweepContext) -> object:
+    with ctx.db.transaction() as session:
+        return counts.fold(session)
 
 
 SWEEPS: tuple[Sweep, ...] = (
@@ -98,6 +103,7 @@ SWEEPS: tuple[Sweep, ...] = (
         lambda c: send_scheduled_report(c.db, c.config, c.clock, c.letters),
         "the steering group's report on [reports] schedule",
     ),
+    Sweep("fold-counts", _fold_counts, "folding the changes of state into the status counts"),
 )
 
 

@@ -23,6 +23,7 @@ from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.outbound.outbox import enqueue
+from gateway.reports.status import status
 from gateway.store import ledger
 from gateway.store.models import Message, MessageSource, OutboxRow
 
@@ -153,6 +154,16 @@ def test_sigkill_at_random_moments_loses_nothing(
     # (at most one row per kill) and the accepted-then-dropped delivery.
     assert sum(n - 1 for n in duplicates.values()) <= KILLS + 1, duplicates
     assert problems == []
+    # Killed mid-transaction five times: the status counts kept by triggers are still exact.
+    snapshot = status(daemon.db, config, daemon.clock.now())
+    assert snapshot["messages"]["ingested"] == sum(states.values())
+    assert snapshot["messages"]["processed"] == states.get("processed", 0)
+    assert snapshot["messages"]["quarantined"] == states.get("quarantined", 0)
+    outbox = collections.Counter(r.state for r in rows)
+    assert (snapshot["outbox"]["sent"], snapshot["outbox"]["bounced"]) == (
+        outbox["sent"],
+        outbox["bounced"],
+    )
 
 
 def _idle(daemon: Daemon) -> bool:

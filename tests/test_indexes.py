@@ -16,6 +16,7 @@ from sqlalchemy import Select, event, select, text
 from sqlalchemy.engine import Engine
 
 from gateway.domain.checks.request import OPEN_STATES
+from gateway.reports.voice import unsure_referrers
 from gateway.store.db import Database
 from gateway.store.models import AuditEvent, Check, Contact
 
@@ -51,6 +52,7 @@ QUERIES: dict[str, Callable[[], Select[Any]]] = {
     "meeting agenda: contacts since the last meeting": lambda: select(Contact)
     .where(Contact.received_at <= NOW, Contact.received_at > NOW - timedelta(days=1))
     .order_by(Contact.received_at),
+    "digest: referrers to confirm": unsure_referrers,
     "contacts list --since": lambda: select(Contact).where(
         Contact.received_at >= NOW - timedelta(days=7)
     ),
@@ -82,6 +84,17 @@ def _plan(db: Database, query: Select[Any]) -> str:
             result = connection.execute(query)
             rows = result.cursor.fetchall() if result.cursor is not None else []
         return "\n".join(" ".join(str(col) for col in row) for row in rows)
+
+
+def test_referrers_to_confirm_read_only_the_open_unsure_contacts(db_url: str) -> None:
+    """The partial index holds only open unsure contacts: the closed ones pile up with years."""
+    db = Database(db_url)
+    db.upgrade()
+    try:
+        plan = _plan(db, unsure_referrers())
+    finally:
+        db.dispose()
+    assert "ix_contacts_referrer_unsure" in plan, plan
 
 
 @pytest.mark.parametrize("name", list(QUERIES))

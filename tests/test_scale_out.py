@@ -23,6 +23,7 @@ from gateway.domain.contacts import ContactDraft, store
 from gateway.outbound.compose import Letters
 from gateway.outbound.outbox import claim_due, enqueue
 from gateway.reports.digest import send_digest
+from gateway.reports.status import status
 from gateway.store.db import Database
 from gateway.store.models import AuditEvent, Message, MessageSource, OutboxRow
 
@@ -93,6 +94,11 @@ def test_two_instances_share_the_work(
     assert {r.state for r in rows} == {"sent"}
     received = collections.Counter(m.message_id for m in smtp_sink.messages)
     assert len(received) == 40 and set(received.values()) == {1}, "no row sent twice"
+    # Both instances changed states and folded the counts at once: status still counts exactly.
+    full, snapshot = counts(first), status(first.db, one, first.clock.now())
+    assert snapshot["messages"]["ingested"] == full["messages"] == 150
+    assert snapshot["messages"]["quarantined"] == full["states"]["quarantined"] == 75
+    assert snapshot["outbox"]["sent"] == full["outbox"]["sent"] == len(rows)
 
 
 def test_concurrent_claims_are_disjoint(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from gateway.store import operations  # noqa: F401 - its tables are part of the metadata
+from gateway.store import counts, operations  # noqa: F401 - their tables are in the metadata
 from gateway.store.models import Base
 
 config = context.config
