@@ -73,19 +73,25 @@ def upgrade() -> None:
     op.create_index("ix_alerts_reference", "alerts", ["reference"])
 
 
+def _drop_columns(table: str, *columns: str) -> None:
+    """SQLite drops a plain column in place (3.35+): a batch rebuild would drop the table,
+    which foreign keys from rows that point at it refuse."""
+    if op.get_bind().dialect.name == "sqlite":
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        return
+    for column in columns:
+        op.drop_column(table, column)
+
+
 def downgrade() -> None:
     op.drop_table("alerts")
     op.drop_table("urgent_reasons")
     op.drop_index("ix_messages_priority", "messages")
-    with op.batch_alter_table("outbox") as batch:
-        batch.drop_column("priority")
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("priority")
+    _drop_columns("outbox", "priority")
+    _drop_columns("messages", "priority")
     op.execute(
         "UPDATE contacts SET channel = 'police notification' "
         "WHERE channel = 'police-notification'"
     )
-    with op.batch_alter_table("contacts") as batch:
-        batch.drop_column("received_by_unit")
-        batch.drop_column("received_by_unit_at")
-        batch.drop_column("urgent")
+    _drop_columns("contacts", "received_by_unit", "received_by_unit_at", "urgent")
