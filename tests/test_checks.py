@@ -26,6 +26,7 @@ from gateway.config import Config
 from gateway.daemon import Daemon
 from gateway.domain.checks.request import CheckError, Request, request_checks
 from gateway.reports.digest import send_digest
+from gateway.store.alert_models import Alert
 from gateway.store.models import Check, CheckReply, Message, OutboxRow, ReplyAttachment
 
 REFERRALS = Path(__file__).parent / "data" / "referrals"
@@ -288,6 +289,21 @@ def test_a_reply_naming_two_checks_goes_to_a_manager(world: World) -> None:
     with world.daemon.db.transaction() as session:
         held = session.execute(select(Message).where(Message.state == "quarantined")).scalar_one()
         assert held.quarantine_reason == "triage:ambiguous"
+        assert session.execute(select(CheckReply)).first() is None
+        assert session.execute(select(Alert)).first() is None  # nothing urgent in it
+    # The same, reporting increased risk: still held, and an urgent alert goes, naming no
+    # contact (which child it is about is the question).
+    risky = plain_message(
+        9,
+        sender="police-mash@met.example",
+        subject=f"answers [#{tokens[0]}] [#{tokens[1]}]",
+        body="RISK: INCREASED\nThe father was released from custody today.\n",
+    )
+    world.run(risky)
+    with world.daemon.db.transaction() as session:
+        (alert,) = session.execute(select(Alert)).scalars()
+        assert alert.reference is None and alert.contact_id is None
+        assert "NOT VERIFIED" in " ".join(alert.lines)
         assert session.execute(select(CheckReply)).first() is None
 
 

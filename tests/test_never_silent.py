@@ -334,3 +334,17 @@ def test_an_unverified_reply_reporting_increased_risk_is_held_and_still_alerts_t
     assert statuses == {"police": "held", "housing": "held"}  # neither counts as an answer
     triage = [m for m in mash.to(MANAGER) if "a check reply needs a person" in _text(m)]
     assert len(triage) == 2
+
+
+def test_an_edt_copy_refused_at_night_tells_the_managers_even_with_no_escalate_to(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
+) -> None:
+    """The managers' own alert arrived; the EDT's copy was refused. Telling the managers is
+    no loop, so they are told (at night, so that someone phones the EDT)."""
+    no_escalation = EXTRA.replace(f'escalate_to = ["{HEAD}"]\n', "")
+    mash = Mash(dovecot, smtp_sink, make_config, sqlite_url, SATURDAY_NIGHT, extra=no_escalation)
+    smtp_sink.script(["250 2.0.0 OK", "550 5.1.1 <edt@hackney.example>: no such user"])
+    mash.arrive(urgent_referral())
+    told = [m for m in mash.to(MANAGER) if "could not be delivered" in _text(m)]
+    assert len(told) == 1 and "edt@hackney.example" in _text(told[0])
+    assert "Phone them now" in _text(told[0])

@@ -292,6 +292,51 @@ def test_in_hours_an_urgent_alert_goes_to_the_managers_only(
     assert mash.alerts()[0].acknowledged_at is None
 
 
+def test_an_in_hours_alert_escalated_into_the_evening_reaches_the_edt_whose_answer_counts(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
+) -> None:
+    """Raised at 16:50, unanswered: the rung at 17:20 is out of hours, so the EDT has it, and
+    from then on the EDT's reply acknowledges it."""
+    evening = datetime(2026, 3, 3, 16, 50, tzinfo=LONDON)
+    mash = Mash(dovecot, smtp_sink, make_config, sqlite_url, evening)
+    mash.arrive(urgent_referral())
+    assert mash.to(EDT) == [] and not mash.alerts()[0].edt
+    mash.later(timedelta(minutes=30))
+    (copy,) = mash.to(EDT)
+    (alert,) = mash.alerts()
+    assert alert.rung == 1 and alert.edt
+    mash.arrive(reply_to(copy, EDT, "We have it; a social worker is on the way.", 2))
+    (alert,) = mash.alerts()
+    assert alert.acknowledged_at is not None and alert.next_escalation_at is None
+
+
+def test_a_forged_acknowledgement_is_held_the_managers_told_and_the_alert_still_escalates(
+    sqlite_url: str, dovecot: Dovecot, smtp_sink: RecordingSmtp, make_config: MakeConfig
+) -> None:
+    """A reply with the alert's token and a manager's From:, which our boundary server saw
+    fail DMARC: it acknowledges nothing (that would stop the ladder), and a person is told."""
+    mash = Mash(
+        dovecot, smtp_sink, make_config, sqlite_url, SATURDAY_NIGHT,
+        gateway_extra='authserv_id = "mx.hackney.example"\n',
+    )  # fmt: skip
+    mash.arrive(urgent_referral())
+    (alert_mail,) = mash.to(MANAGER)
+    forged = (
+        b"Authentication-Results: mx.hackney.example; dmarc=fail header.from=hackney.example\r\n"
+        + reply_to(alert_mail, MANAGER, "Seen, all in hand.", 5)
+    )
+    mash.arrive(forged)
+    (alert,) = mash.alerts()
+    assert alert.acknowledged_at is None
+    (note,) = [m for m in mash.to(MANAGER) if "a reply to an urgent alert needs" in _text(m)]
+    assert "DMARC failed" in _text(note)
+    mash.later(timedelta(minutes=30))
+    assert mash.alerts()[0].rung == 1  # still sent again
+    # The manager's own reply (no DMARC failure) still acknowledges it.
+    mash.arrive(reply_to(alert_mail, MANAGER, "Seen; calling the school.", 6))
+    assert mash.alerts()[0].acknowledged_at is not None
+
+
 def test_the_edts_copy_is_sealed_to_its_pinned_key(
     sqlite_url: str,
     dovecot: Dovecot,

@@ -74,6 +74,9 @@ def escalate_due(db: Database, config: Config, clock: Clock, letters: Letters) -
             )
             log.error("alert %s not acknowledged: escalation %s sent", alert.id, rung)
             alert.rung = rung
+            # Sent to the EDT now (out of hours, or an in-hours alert that ran into the
+            # evening): its answer acknowledges it from here on.
+            alert.edt = edt
             alert.next_escalation_at = (
                 alert.raised_at + config.alerts.acknowledge_within * (rung + 1)
                 if rung < rungs

@@ -3,7 +3,9 @@
 A permanent failure (5xx, or 4xx past `smtp.max_attempts`) of any message alerts the
 managers. When the failed message was itself an alert to them, telling them again by the
 same road would loop: it goes to `[alerts] escalate_to` instead, and is logged loudly; an
-alert about an alert that fails is only logged (and in the ledger), never alerted again.
+alert to someone else that failed (the Emergency Duty Team's copy) goes to the managers and
+`escalate_to`; an alert about an alert that fails is only logged (and in the ledger), never
+alerted again.
 """
 
 from __future__ import annotations
@@ -91,15 +93,31 @@ def failure_alert(
         row.purpose,
         without_addresses(detail),
     )
+    managers = {address.lower() for address in config.manager_addresses}
+    if any(address.lower() in managers for address in row.recipients):
+        # It went to the managers: the same road would loop.
+        return manager_alert(
+            config,
+            now,
+            title=f"an alert to the MASH managers could not be delivered: {title}",
+            lines=lines,
+            action="Tell the duty manager by phone now. " + action,
+            reference=row.subject_ref,
+            purpose=ABOUT_AN_ALERT,
+            recipients=config.alerts.escalate_to,
+            priority=1,
+        )
+    # An alert to someone else (the Emergency Duty Team's copy): the managers can be told.
+    told = dict.fromkeys((*config.manager_addresses, *config.alerts.escalate_to))
     return manager_alert(
         config,
         now,
-        title=f"an alert to the MASH managers could not be delivered: {title}",
+        title=f"an alert to {', '.join(row.recipients)} could not be delivered: {title}",
         lines=lines,
-        action="Tell the duty manager by phone now. " + action,
+        action="Phone them now with what the alert says. " + action,
         reference=row.subject_ref,
         purpose=ABOUT_AN_ALERT,
-        recipients=config.alerts.escalate_to,
+        recipients=tuple(told),
         priority=1,
     )
 

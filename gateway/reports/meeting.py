@@ -1,4 +1,4 @@
-"""The Daily MASH Meeting agenda (protocol 6): what arrived since the last meeting, critical first.
+"""The Daily MASH Meeting agenda (protocol 6): what arrived since the last meeting, urgent first.
 
 Sent once per working day across instances, through the same slot rows as the digest.
 """
@@ -55,7 +55,8 @@ def _keys(config: Config, recipients: tuple[str, ...]) -> dict[str, str]:
 
 def send_meeting_agenda(db: Database, config: Config, clock: Clock, letters: Letters) -> int | None:
     """The Daily MASH Meeting agenda (protocol 6): police notifications and contacts received
-    since the last agenda, critical ones first. Once per working day, across instances."""
+    since the last agenda, urgent ones first (and those made urgent since). Once per working
+    day, across instances."""
     recipients = config.meeting.recipients or config.manager_addresses
     if not config.meeting.enabled or not recipients:
         return None

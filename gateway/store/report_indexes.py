@@ -12,18 +12,28 @@ from __future__ import annotations
 
 from sqlalchemy import Index, text
 
-from gateway.store.models import CheckReply, ContactChild, Decision
+from gateway.store.models import CheckReply, Contact, ContactChild, Decision
 
 DECISIONS_REPORT = (
     "decided_at", "kind", "code", "section", "letter", "letter_withheld_category",
     "contact_id", "due_at",
 )  # fmt: skip
 
+UNSURE_OPEN = "referrer_unsure IS {true} AND status NOT IN ('closed', 'forwarded', 'answered')"
+
 INDEXES = (
     Index("ix_decisions_report", *(Decision.__table__.c[name] for name in DECISIONS_REPORT)),
     Index("ix_decisions_contact_at", Decision.contact_id, Decision.decided_at),
     Index("ix_check_replies_risk", CheckReply.check_id, CheckReply.increased_risk),
     Index("ix_contact_children_numbered", ContactChild.contact_id, ContactChild.nhs_number),
+    # The digest's referrers to confirm: only the open contacts whose referrer is unsure
+    # (migration 0022 spells the same condition).
+    Index(
+        "ix_contacts_referrer_unsure",
+        Contact.received_at,
+        sqlite_where=text(UNSURE_OPEN.format(true="1")),
+        postgresql_where=text(UNSURE_OPEN.format(true="true")),
+    ),
     # Replies that flagged increased risk are few: the report reads their checks as one list.
     Index(
         "ix_check_replies_increased",

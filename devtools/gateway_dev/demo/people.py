@@ -114,10 +114,15 @@ def night_referral(at: datetime) -> bytes:
     return msg.as_bytes(policy=SMTP)
 
 
-def acknowledges(sender: str, alert: EmailMessage, text: str, at: datetime) -> bytes:
-    """A manager, or the Emergency Duty Team, answers an urgent alert from its own address."""
+def acknowledges(
+    sender: str, alert: EmailMessage, text: str, at: datetime, identity: Identity | None = None
+) -> bytes:
+    """A manager, or the Emergency Duty Team, answers an urgent alert from its own address,
+    signed where its key is pinned (the manager's is: an unsigned answer would not count)."""
     msg = _mail(sender, f"RE: {alert['Subject']}", at)
     msg["In-Reply-To"] = str(alert["Message-ID"])
+    if identity is not None:
+        return _signed(identity, msg, text)
     msg.set_content(text)
     return msg.as_bytes(policy=SMTP)
 

@@ -299,7 +299,8 @@ class Script:
             subject = str(message["Subject"] or "")
             if "[ALERT #" in subject and "NOT ACKNOWLEDGED" not in subject:
                 assert isinstance(message, EmailMessage)
-                self.send(people.acknowledges(sender, message, text, when), when)
+                signer = self.manager if user == "manager" else None
+                self.send(people.acknowledges(sender, message, text, when, signer), when)
 
     def _new_requests(self, user: str) -> list[EmailMessage]:
         seen = self.seen.setdefault(user, set())

@@ -29,6 +29,8 @@ from gateway.inbound.screening import new_message_text, screen_message
 from gateway.outbound.alerts import manager_alert
 from gateway.store.ledger import Event
 
+PARTNER_SIGNALS = ("risk-line", "urgent-tag", "increased-risk")
+
 
 def _triage(
     work: Work,
@@ -43,18 +45,21 @@ def _triage(
     verified: its text cannot answer a check, but the risk it reports may be real."""
     decision = quarantine(work, f"triage:{reason}", detail)
     urgent = screen_message(work.decoded.message, ctx.config) if work.decoded else ()
+    # Ambiguous or re-addressed: which child it is about is the question, so no contact is
+    # marked; the alert names what the reply says.
+    about = None if reason in ("ambiguous", "mismatch") else ref
     risk: tuple[Effect, ...] = (
         (
             RaiseAlert(
-                title=f"unverified reply reports risk on {ref}",
+                title=f"unverified reply reports risk on {ref or 'more than one contact'}",
                 what=f"a check reply held for a person, NOT VERIFIED ({detail}): confirm "
                 "with the agency by phone before relying on it",
                 reasons=urgent,
-                reference=ref,
+                reference=about,
                 text=new_message_text(work.decoded.message) if work.decoded else None,
             ),
         )
-        if urgent and ref is not None
+        if urgent
         else ()
     )
     alert = manager_alert(
@@ -129,11 +134,17 @@ def handle_check_reply(work: Work, ctx: StepContext) -> Decision:
     late = received > check.due_at
     # The one urgency screen: RISK: INCREASED, [URGENT], and the configured phrases.
     urgent = screen_message(message, ctx.config, text=text)
-    risk = urgent[0].why if urgent else None
+    # The reply's increased-risk flag (the report's figure) is the partner's own signal: the
+    # RISK: INCREASED line, [URGENT], or increased-risk words; urgent words alone (a history
+    # of an assault, say) alert without flagging the answer.
+    flagged = [r for r in urgent if r.signal in PARTNER_SIGNALS]
+    risk = flagged[0].why if flagged else None
     alert: tuple[Effect, ...] = (
         (
             RaiseAlert(
-                title=f"increased risk reported on {check.reference}",
+                title=f"increased risk reported on {check.reference}"
+                if risk
+                else f"urgent: a partner's answer on {check.reference}",
                 what=f"{agency.name} answered the {check.rag.upper()} check",
                 reasons=urgent,
                 reference=check.reference,
