@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.reports.alert_figures import ALERT_COUNTS
 from gateway.reports.check_figures import ALL
 from gateway.reports.period import spoken
 from gateway.reports.steering import NOT_RECORDED, Report
@@ -39,12 +40,7 @@ HEADLINE = (
     "consent_refused",
     "consent_overridden",
     "disagreements_raised",
-    "urgent_alerts",
-    "urgent_alerts_out_of_hours",
-    "urgent_alerts_to_edt",
-    "urgent_alerts_acknowledged",
-    "urgent_alerts_acknowledged_in_time",
-    "urgent_alerts_escalated",
+    *ALERT_COUNTS,
     "urgent_alert_acknowledged_median_minutes",
     *NOT_RECORDED,
 )
