@@ -18,6 +18,7 @@ import pytest
 from gateway_dev.localworld.smtpsink import RecordingSmtp
 from helpers import notice, plain_message
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from gateway.clock import FrozenClock
 from gateway.config import Config, load_config
@@ -180,3 +181,72 @@ def test_leases_are_short_so_a_dead_instance_is_taken_over_soon(
     config, _ = make_config(db_url=sqlite_url, dovecot=None, smtp=None)
     lease = config.gateway.takeover_after if attr == "processor" else lease_for(config)
     assert lease <= timedelta(minutes=3)
+
+
+class _FailsFirstRecord(OutboxSender):
+    """The first record of a delivery dies as a deadlock's victim would."""
+
+    failed = 0
+
+    def _record(self, session, row_id, token, delivery, result):  # type: ignore[no-untyped-def]
+        if not self.failed:
+            self.failed += 1
+            raise OperationalError("UPDATE outbox", {}, Exception("deadlock detected"))
+        super()._record(session, row_id, token, delivery, result)
+
+
+def test_a_delivery_whose_record_fails_once_is_recorded_not_sent_again(
+    db_url: str, make_config: MakeConfig, smtp_sink: RecordingSmtp
+) -> None:
+    """The server said 250; the transaction recording it was killed (a deadlock's victim). The
+    record is tried again, so the message is not sent a second time."""
+    config, _ = make_config(db_url=db_url, dovecot=None, smtp=smtp_sink)
+    daemon = Daemon(config, FrozenClock(START))
+    daemon.db.upgrade()
+    with daemon.db.transaction() as session:
+        enqueue(session, config, daemon.letters, notice("n1", ("o1@agency.example",)), START)
+    sender = _FailsFirstRecord(
+        daemon.db, config, daemon.clock, daemon.sender.transport, daemon.letters, daemon.owner
+    )
+    assert sender.flush().sent == 1 and sender.failed == 1
+    assert sender.flush().sent == 0
+    assert len(smtp_sink.messages) == 1
+    with daemon.db.transaction() as session:
+        assert set(session.execute(select(OutboxRow.state)).scalars()) == {"sent"}
+
+
+def test_a_new_contact_takes_the_ledger_lock_before_its_reference(fresh_postgres_url: str) -> None:
+    """Two transactions: one appends to the ledger, then makes a contact (a batch whose first
+    message was correspondence); the other makes a contact first. Both take the ledger's head
+    before the reference counter, so the second waits for the first instead of deadlocking."""
+    from gateway.domain.contacts import allocate_reference
+    from gateway.store import ledger
+    from gateway.store.db import Database
+
+    db = Database(fresh_postgres_url)
+    db.upgrade()
+    with db.transaction() as session:
+        allocate_reference(session, 2026)  # the counter row exists
+    order: list[str] = []
+    first_has_head = threading.Event()
+
+    def ledger_first() -> None:
+        with db.transaction() as session:
+            ledger.append(session, START, ledger.Event(action="correspondence"))
+            first_has_head.set()
+            threading.Event().wait(0.5)  # the other transaction starts meanwhile
+            order.append(allocate_reference(session, 2026))
+
+    def contact_first() -> None:
+        first_has_head.wait(5)
+        with db.transaction() as session:
+            order.append(allocate_reference(session, 2026))
+            ledger.append(session, START, ledger.Event(action="contact-created"))
+
+    threads = [threading.Thread(target=ledger_first), threading.Thread(target=contact_first)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert order == ["MASH-2026-000002", "MASH-2026-000003"]  # no deadlock victim
+    db.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.consent import child_from_form, consent_of, status_from_form
 from gateway.domain.formats import name_key
+from gateway.store import ledger
 from gateway.store.alert_models import UrgentReason
 from gateway.store.models import Contact, ContactChild, ReferenceCounter
 
@@ -44,7 +45,9 @@ class ContactDraft:
 
 
 def allocate_reference(session: Session, year: int) -> str:
-    """`MASH-YYYY-NNNNNN`, unique: the counter row is locked until the transaction ends."""
+    """`MASH-YYYY-NNNNNN`, unique: the counter row is locked until the transaction ends.
+    The ledger's head first (its contact-created event will need it anyway): one lock order."""
+    ledger.lock(session)
     counter = session.execute(
         select(ReferenceCounter).where(ReferenceCounter.year == year).with_for_update()
     ).scalar_one_or_none()

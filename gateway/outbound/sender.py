@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from gateway.clock import Clock
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE = timedelta(seconds=30)
 BATCH = 10
+# Tries to record a delivery the server has answered (see OutboxSender._record_sent).
+RECORD_ATTEMPTS = 4
 # A claimed row: id, fencing token, envelope sender, recipients, bytes, priority.
 _Claim = tuple[int, int, str, list[str], bytes, int]
 
@@ -111,16 +115,51 @@ class OutboxSender:
                     delivery = self.transport.send(envelope_from, recipients, raw)
                 finally:
                     self._in_flight = None
+                handed = self._record_sent(row_id, token, delivery, result, claimed, batch, lease)
+                if handed is not None:
+                    claimed, fresh = handed, True
+        finally:
+            self.transport.close()
+
+    def _record_sent(
+        self,
+        row_id: int,
+        token: int,
+        delivery: Delivery,
+        result: FlushResult,
+        claimed: list[_Claim],
+        batch: int,
+        lease: timedelta,
+    ) -> list[_Claim] | None:
+        """Record a delivery; the claims to go on with when an urgent alert jumped the queue.
+        The server has answered: losing this record (a deadlock's victim, a dropped
+        connection) would send the message again, so a failed attempt is tried again."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            counted = FlushResult()
+            handed = None
+            try:
                 with self.db.transaction() as session:
-                    self._record(session, row_id, token, delivery, result)
+                    self._record(session, row_id, token, delivery, counted)
                     if claimed and not claimed[0][5] and urgent_waiting(session, self.clock.now()):
                         # An urgent alert queued meanwhile goes before the rest of this routine
                         # batch: the rest is handed back and the alert claimed, in one turn.
                         release_claims(session, [(c[0], c[1]) for c in claimed], self.owner)
-                        claimed = self._claim(session, batch, lease)
-                        fresh = True
-        finally:
-            self.transport.close()
+                        handed = self._claim(session, batch, lease)
+            except OperationalError as exc:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning(
+                    "outbox row %s: recording its delivery failed (%s); trying again",
+                    row_id,
+                    type(exc.orig).__name__,
+                )
+                time.sleep(0.1 * attempt)
+                continue
+            result.sent += counted.sent
+            result.retried += counted.retried
+            result.failed += counted.failed
+            return handed
+        return None
 
     def renew_in_flight(self) -> None:
         """Called by the heartbeat: a slow delivery keeps its row's claim."""

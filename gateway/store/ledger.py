@@ -70,6 +70,14 @@ def _locked_head(session: Session) -> LedgerHead:
     return head
 
 
+def lock(session: Session) -> None:
+    """Take the ledger's head lock now, ahead of any other lock the transaction will take:
+    writers that also lock another row (a reference counter) must all take the two in one
+    order, or two of them (one processing a batch whose first message appends to the ledger,
+    one whose first message makes a contact) wait for each other until one is killed."""
+    _locked_head(session)
+
+
 def append(session: Session, at: datetime, event: Event) -> AuditEvent:
     """Append inside the caller's transaction; the head row lock serialises writers."""
     head = _locked_head(session)
