@@ -226,7 +226,8 @@ def test_a_new_contact_takes_the_ledger_lock_before_its_reference(fresh_postgres
     db = Database(fresh_postgres_url)
     db.upgrade()
     with db.transaction() as session:
-        allocate_reference(session, 2026)  # the counter row exists
+        allocate_reference(session, 2026)  # the counter row and the ledger's head exist
+        ledger.append(session, START, ledger.Event(action="contact-created"))
     order: list[str] = []
     first_has_head = threading.Event()
 
