@@ -51,7 +51,9 @@ def _triage(
     risk: tuple[Effect, ...] = (
         (
             RaiseAlert(
-                title=f"unverified reply reports risk on {ref or 'more than one contact'}",
+                title=f"unverified reply reports risk on {about}"
+                if about
+                else "unverified reply reports risk: which child it is about is unclear",
                 what=f"a check reply held for a person, NOT VERIFIED ({detail}): confirm "
                 "with the agency by phone before relying on it",
                 reasons=urgent,
