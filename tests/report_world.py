@@ -320,8 +320,8 @@ class World:
                 session, contact, status, by=MANAGER, reason="Spoke to the family.", now=when
             )
 
-    def disagree(self, key: str, sender: Sender, when: datetime) -> None:
-        """The professional replies to the latest mail about the contact, disagreeing."""
+    def _write_again(self, key: str, sender: Sender, body: str, when: datetime) -> None:
+        """SENDER replies to the latest mail about the contact, saying BODY."""
         with self.daemon.db.transaction() as session:
             latest = session.execute(
                 select(OutboxRow.header_message_id)
@@ -329,36 +329,29 @@ class World:
                 .order_by(OutboxRow.id.desc())
                 .limit(1)
             ).scalar_one()
-            before = session.execute(select(Disagreement.id)).all()
         msg = EmailMessage()
         msg["From"] = f"{sender.name} <{sender.email}>"
         msg["To"] = "mash@hackney.example"
         msg["Subject"] = f"RE: {self.refs[key]}"
-        msg["Message-ID"] = f"<disagree-{uuid.uuid4().hex}@example.org>"
+        msg["Message-ID"] = f"<again-{uuid.uuid4().hex}@example.org>"
         msg["In-Reply-To"] = str(latest)
-        msg.set_content("We disagree with this decision: the family needs more than this.\n")
+        msg.set_content(body)
         self._ingest(msg.as_bytes(), when)
+
+    def disagree(self, key: str, sender: Sender, when: datetime) -> None:
+        """The professional replies to the latest mail about the contact, disagreeing."""
+        with self.daemon.db.transaction() as session:
+            before = session.execute(select(Disagreement.id)).all()
+        body = "We disagree with this decision: the family needs more than this.\n"
+        self._write_again(key, sender, body, when)
         with self.daemon.db.transaction() as session:
             after = session.execute(select(Disagreement.id)).all()
         assert len(after) == len(before) + 1, f"{key}: no disagreement was recorded"
 
     def worry(self, key: str, sender: Sender, when: datetime) -> None:
-        """The referrer writes again, in reply to our latest mail: the children are in danger."""
-        with self.daemon.db.transaction() as session:
-            latest = session.execute(
-                select(OutboxRow.header_message_id)
-                .where(OutboxRow.subject_ref == self.refs[key])
-                .order_by(OutboxRow.id.desc())
-                .limit(1)
-            ).scalar_one()
-        msg = EmailMessage()
-        msg["From"] = f"{sender.name} <{sender.email}>"
-        msg["To"] = "mash@hackney.example"
-        msg["Subject"] = f"RE: {self.refs[key]}"
-        msg["Message-ID"] = f"<worry-{uuid.uuid4().hex}@example.org>"
-        msg["In-Reply-To"] = str(latest)
-        msg.set_content("He has come back drunk. The children are in immediate danger.\n")
-        self._ingest(msg.as_bytes(), when)
+        """The referrer writes again: the children are in danger."""
+        body = "He has come back drunk. The children are in immediate danger.\n"
+        self._write_again(key, sender, body, when)
 
     def acknowledge(self, alert_id: int, when: datetime) -> None:
         """A manager acknowledges an urgent alert, as `mash-gateway alerts ack` does."""

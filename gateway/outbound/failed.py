@@ -96,28 +96,21 @@ def failure_alert(
     managers = {address.lower() for address in config.manager_addresses}
     if any(address.lower() in managers for address in row.recipients):
         # It went to the managers: the same road would loop.
-        return manager_alert(
-            config,
-            now,
-            title=f"an alert to the MASH managers could not be delivered: {title}",
-            lines=lines,
-            action="Tell the duty manager by phone now. " + action,
-            reference=row.subject_ref,
-            purpose=ABOUT_AN_ALERT,
-            recipients=config.alerts.escalate_to,
-            priority=1,
-        )
-    # An alert to someone else (the Emergency Duty Team's copy): the managers can be told.
-    told = dict.fromkeys((*config.manager_addresses, *config.alerts.escalate_to))
+        about, phone = "the MASH managers", "Tell the duty manager by phone now. "
+        told = tuple(config.alerts.escalate_to)
+    else:
+        # An alert to someone else (the Emergency Duty Team's copy): the managers can be told.
+        about, phone = ", ".join(row.recipients), "Phone them now with what the alert says. "
+        told = tuple(dict.fromkeys((*config.manager_addresses, *config.alerts.escalate_to)))
     return manager_alert(
         config,
         now,
-        title=f"an alert to {', '.join(row.recipients)} could not be delivered: {title}",
+        title=f"an alert to {about} could not be delivered: {title}",
         lines=lines,
-        action="Phone them now with what the alert says. " + action,
+        action=phone + action,
         reference=row.subject_ref,
         purpose=ABOUT_AN_ALERT,
-        recipients=tuple(told),
+        recipients=told,
         priority=1,
     )
 
