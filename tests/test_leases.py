@@ -251,3 +251,80 @@ def test_a_new_contact_takes_the_ledger_lock_before_its_reference(fresh_postgres
         thread.join(30)
     assert order == ["MASH-2026-000002", "MASH-2026-000003"]  # no deadlock victim
     db.dispose()
+
+
+def test_a_delivery_recorded_while_its_bounce_is_processed_waits_instead_of_deadlocking(
+    fresh_postgres_url: str, make_config: MakeConfig, smtp_sink: RecordingSmtp
+) -> None:
+    """A processing batch has appended to the ledger (an earlier message) and now marks an
+    outbox row bounced; meanwhile the sender records that row's delivery. Both take the ledger's
+    head before the outbox row, so one waits for the other and neither is killed."""
+    from gateway.domain.effects import MarkBounced
+    from gateway.inbound.apply import Applier
+    from gateway.outbound.outbox import claim_due
+    from gateway.outbound.sender import FlushResult
+    from gateway.store import ledger
+
+    config, _ = make_config(db_url=fresh_postgres_url, dovecot=None, smtp=smtp_sink)
+    daemon = Daemon(config, FrozenClock(START))
+    daemon.db.upgrade()
+    db = daemon.db
+    with db.transaction() as session:
+        enqueue(session, config, daemon.letters, notice("n1", ("o1@agency.example",)), START)
+        ledger.append(session, START, ledger.Event(action="contact-created"))
+    with db.transaction() as session:
+        (row,) = claim_due(session, START, daemon.owner, timedelta(minutes=2), 1, True)
+        row_id, token = row.id, row.lease_token
+    errors: list[BaseException] = []
+    batch_has_head = threading.Event()
+
+    def batch() -> None:
+        try:
+            with db.transaction() as session:
+                ledger.append(session, START, ledger.Event(action="correspondence"))
+                batch_has_head.set()
+                _wait_for_a_lock_wait(db)
+                Applier._mark_bounced(session, None, MarkBounced(row_id, "5.1.1"), START)  # type: ignore[arg-type]
+                ledger.append(session, START, ledger.Event(action="mail-bounced"))
+        except BaseException as exc:  # noqa: BLE001 - the assertion below shows it
+            errors.append(exc)
+
+    def record() -> None:
+        batch_has_head.wait(5)
+        try:
+            with db.transaction() as session:
+                daemon.sender._record(
+                    session, row_id, token, Delivery("sent", "250 ok"), FlushResult()
+                )
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=batch), threading.Thread(target=record)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []  # no deadlock victim
+    with db.transaction() as session:
+        # The bounce came first; the sender found the row no longer its own and left it.
+        assert session.get(OutboxRow, row_id).state == "bounced"  # type: ignore[union-attr]
+    db.dispose()
+
+
+def _wait_for_a_lock_wait(db: object, timeout: float = 5.0) -> None:
+    """Until another session of this database waits for a lock (the sender, behind the
+    batch), or TIMEOUT: then the batch goes on to the row, as it would in a real race."""
+    from sqlalchemy import text
+
+    engine = db.engine  # type: ignore[attr-defined]
+    waited = threading.Event()
+    with engine.connect() as connection:
+        for _ in range(int(timeout / 0.05)):
+            waiting = connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )).scalar_one()
+            connection.rollback()
+            if waiting:
+                return
+            waited.wait(0.05)

@@ -125,6 +125,9 @@ class Applier:
     def _mark_bounced(
         session: Session, _message: Message, effect: MarkBounced, _now: datetime
     ) -> list[OutgoingMail]:
+        # The ledger's head before the row, as the sender recording that row's delivery takes
+        # them (a batch's earlier message may already hold the head).
+        ledger.lock(session)
         row = session.get(OutboxRow, effect.row_id)
         if row is not None:
             row.state = "bounced"

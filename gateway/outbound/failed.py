@@ -143,6 +143,7 @@ def listing(session: Session, *, failed_only: bool = False) -> list[dict[str, An
 
 def retry(session: Session, row_id: int, by: str, now: datetime) -> OutboxRow:
     """A manager sends a failed or bounced message again: the same bytes and Message-ID."""
+    ledger.lock(session)  # before the row: the order every writer of both keeps
     row = session.get(OutboxRow, row_id)
     if row is None:
         raise RetryRefused(f"no outbox row {row_id}")

@@ -184,6 +184,9 @@ class OutboxSender:
         self, session: Session, row_id: int, token: int, delivery: Delivery, result: FlushResult
     ) -> None:
         now = self.clock.now()
+        # The ledger's head before the row's update: a processing batch marking this row
+        # bounced holds the head first, and the other order deadlocks with it.
+        ledger.lock(session)
         row = session.get(OutboxRow, row_id)
         if (
             row is None
