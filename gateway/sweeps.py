@@ -203,6 +203,7 @@ def alert_failing_mailboxes(db: Database, config: Config, clock: Clock, letters:
     threshold = now - config.gateway.mailbox_alert_after
     alerted = 0
     with db.transaction() as session:
+        ledger.lock(session)  # before the mailbox rows: the order every writer keeps
         query = select(MailboxState).where(
             MailboxState.failing_since.is_not(None),
             MailboxState.failing_since <= threshold,

@@ -29,6 +29,7 @@ def consent(
     from sqlalchemy import select
 
     from gateway.domain.consent import set_status
+    from gateway.store import ledger
     from gateway.store.models import Contact
 
     config = state.config()
@@ -36,6 +37,7 @@ def consent(
     db = state.database(config)
     ref = reference.strip().upper()
     with db.transaction() as session:
+        ledger.lock(session)  # before the contact: the order every writer keeps
         contact = session.execute(
             select(Contact).where(Contact.reference == ref).with_for_update()
         ).scalar_one_or_none()

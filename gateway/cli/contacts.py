@@ -158,6 +158,7 @@ def contacts_received(state: State, reference: str, by: str) -> None:
     db = state.database(state.config())
     now = state.clock().now()
     with db.transaction() as session:
+        ledger.lock(session)  # before the contact: the order every writer keeps
         contact = session.execute(
             select(Contact).where(Contact.reference == reference)
         ).scalar_one_or_none()

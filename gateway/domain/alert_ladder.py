@@ -30,6 +30,7 @@ def escalate_due(db: Database, config: Config, clock: Clock, letters: Letters) -
     calendar = BusinessCalendar.from_config(config)
     sent = 0
     with db.transaction() as session:
+        ledger.lock(session)  # before the alerts: the order every writer keeps
         query = (
             select(Alert)
             .where(

@@ -288,6 +288,10 @@ def acknowledge(
     session: Session, alert: Alert, by: str, now: datetime, *, via: str, message_id: int | None
 ) -> bool:
     """Recorded once, with who and when; False when it was acknowledged already."""
+    # The ledger's head before the alert's row (the order every writer keeps); then the alert
+    # as committed, so two acknowledgements at once are recorded once.
+    ledger.lock(session)
+    session.refresh(alert, ["acknowledged_at"])
     if alert.acknowledged_at is not None:
         return False
     alert.acknowledged_at = now

@@ -20,6 +20,7 @@ def alert_overdue_decisions(db: Database, config: Config, clock: Clock, letters:
     now = clock.now()
     alerted = 0
     with db.transaction() as session:
+        ledger.lock(session)  # before the contacts: the order every writer keeps
         query = select(Contact).where(
             Contact.status == "csc-screening",
             Contact.decision_due_at.is_not(None),

@@ -95,6 +95,8 @@ def record(
 ) -> list[str]:
     """Record the decision inside the caller's transaction; what was done, line by line."""
     _validate(request)
+    # The ledger's head before the contact: a processing batch updating it holds the head.
+    ledger.lock(session)
     contact = session.execute(
         select(Contact).where(Contact.reference == request.reference).with_for_update()
     ).scalar_one_or_none()

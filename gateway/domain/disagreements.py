@@ -159,6 +159,7 @@ def resolve(
         raise DisagreementError(f"--outcome is one of {', '.join(OUTCOMES)}, not {outcome!r}")
     if not reason.strip():
         raise DisagreementError("a resolution needs its reason (--reason)")
+    ledger.lock(session)  # before the rows: the order every writer keeps
     contact = session.execute(
         select(Contact).where(Contact.reference == reference)
     ).scalar_one_or_none()

@@ -195,6 +195,7 @@ def set_kind(session: Session, now: datetime, reference: str, kind: str, by: str
     """A manager's correction of who the referrer is, on the record."""
     if kind not in KINDS:
         raise ReferrerError(f"a referrer is one of {', '.join(KINDS)}, not {kind!r}")
+    ledger.lock(session)  # before the contact: the order every writer keeps
     contact = session.execute(
         select(Contact).where(Contact.reference == reference).with_for_update()
     ).scalar_one_or_none()

@@ -44,6 +44,7 @@ def answer(
         raise RfiError("the answer is empty")
     if len(text) > ANSWER_LIMIT:
         raise RfiError(f"the answer is over {ANSWER_LIMIT} characters: attach it by hand")
+    ledger.lock(session)  # before the contact: the order every writer keeps
     contact = session.execute(
         select(Contact).where(Contact.reference == reference).with_for_update()
     ).scalar_one_or_none()

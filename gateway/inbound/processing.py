@@ -28,6 +28,7 @@ from gateway.inbound.pipeline import (
 )
 from gateway.outbound.compose import Letters
 from gateway.retry import backoff
+from gateway.store import ledger
 from gateway.store.alert_models import Alert
 from gateway.store.db import Database
 from gateway.store.models import Check, Contact, Message, OutboxRow, SeenSignature
@@ -211,6 +212,9 @@ class Processor:
         claim away while this transaction lives; the token check refuses rows whose lease
         lapsed and was claimed again before this transaction began.
         """
+        # The ledger's head first, before the messages and every row their handling updates:
+        # the one lock order of all writers (tests/test_lock_order.py).
+        ledger.lock(session)
         query = select(Message).where(Message.id.in_(ids)).order_by(Message.id)
         if self.db.skip_locked():
             query = query.with_for_update()

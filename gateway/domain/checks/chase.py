@@ -50,6 +50,7 @@ def chase_due(db: Database, config: Config, clock: Clock, letters: Letters) -> i
     for check_id in due:
         try:
             with db.transaction() as session:
+                ledger.lock(session)  # before the check: a batch recording its reply holds it
                 query = select(Check).where(
                     Check.id == check_id,
                     Check.status.in_(OPEN_STATES),

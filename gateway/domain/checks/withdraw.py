@@ -35,6 +35,7 @@ def withdraw_open_checks(
     outcome: str,
 ) -> list[str]:
     """Inside the caller's transaction; what was done, line by line."""
+    ledger.lock(session)  # before the checks: a batch recording a reply holds the head
     done = []
     agencies = {a.id: a for a in config.agency}
     # An undeliverable check is settled by the outcome too: nothing to tell (it never got
