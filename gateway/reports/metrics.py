@@ -65,7 +65,7 @@ class GatewayCollector(Collector):
         overdue = GaugeMetricFamily(
             "mash_checks_overdue", "MASH checks past due and unanswered", labels=["rag"]
         )
-        with self.db.transaction() as session:
+        with self.db.reading() as session:
             counts = dict(
                 session.execute(
                     select(Check.rag, func.count())
@@ -92,7 +92,7 @@ class GatewayCollector(Collector):
         failing = GaugeMetricFamily(
             "mash_sweep_failing", "1 while a scheduled sweep's latest run failed", labels=["sweep"]
         )
-        with self.db.transaction() as session:
+        with self.db.reading() as session:
             for health in session.execute(select(SweepHealth)).scalars():
                 failures.add_metric([health.name], health.failures)
                 failing.add_metric([health.name], 1 if health.failing_since else 0)

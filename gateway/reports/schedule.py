@@ -75,26 +75,33 @@ def _recipient_keys(config: Config) -> list[tuple[str, str | None]]:
     ]
 
 
+Attachments = tuple[tuple[str, str, bytes], ...]
+
+
+def render(report: Report, formats: tuple[str, ...]) -> Attachments:
+    """The report's files, made before any write transaction: rendering the page and the PDF
+    takes seconds, which on SQLite would hold the write lock (and every ingest) meanwhile."""
+    # Here, not at the top: matplotlib and WeasyPrint load only when a report is made, not
+    # in every daemon that imports the sweeps.
+    from gateway.reports.render import write
+
+    with tempfile.TemporaryDirectory(prefix="mash-report-") as folder:
+        files = write(report, Path(folder), formats)
+        return tuple((path.name, MIME[path.suffix], path.read_bytes()) for path in sorted(files))
+
+
 def queue_report(
     session: Session,
     config: Config,
     letters: Letters,
     now: datetime,
     report: Report,
-    formats: tuple[str, ...],
+    attachments: Attachments,
     recipients: list[tuple[str, str | None]],
 ) -> int:
     """One mail per reader with the report attached, inside the caller's transaction."""
-    # Here, not at the top: matplotlib and WeasyPrint load only when a report is made, not
-    # in every daemon that imports the sweeps.
-    from gateway.reports.render import write
     from gateway.reports.tables import HEADLINE, show
 
-    with tempfile.TemporaryDirectory(prefix="mash-report-") as folder:
-        files = write(report, Path(folder), formats)
-        attachments = tuple(
-            (path.name, MIME[path.suffix], path.read_bytes()) for path in sorted(files)
-        )
     period = f"{spoken(report.period.first)} to {spoken(report.period.last)}"
     values = {
         "period": period,
@@ -151,10 +158,11 @@ def send_scheduled_report(
     if due is None:
         return None
     slot, period = due
-    with db.transaction() as session:
+    with db.reading() as session:
         if _taken(session, slot):
             return None  # the cheap check first: the sweep runs every 30 seconds
     report = build(db, config, period, now)
+    attachments = render(report, config.reports.formats)
     try:
         with db.transaction() as session:
             if _taken(session, slot):
@@ -175,7 +183,7 @@ def send_scheduled_report(
                 letters,
                 now,
                 report,
-                config.reports.formats,
+                attachments,
                 _recipient_keys(config),
             )
     except IntegrityError:
@@ -209,5 +217,8 @@ def send_now(
     """`report --email`: to the configured readers now, whatever the schedule."""
     if not config.reports.recipients:
         raise ValueError("no [reports] recipients are configured")
+    attachments = render(report, formats)
     with db.transaction() as session:
-        return queue_report(session, config, letters, now, report, formats, _recipient_keys(config))
+        return queue_report(
+            session, config, letters, now, report, attachments, _recipient_keys(config)
+        )

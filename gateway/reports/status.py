@@ -24,7 +24,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def status(db: Database, config: Config, now: datetime) -> dict[str, Any]:
-    with db.transaction() as session:
+    with db.reading() as session:
         kept = counts.current(session)
         states = counts.by_state(kept, "messages")
         outbox = counts.by_state(kept, "outbox")

@@ -120,7 +120,7 @@ def compute(
     )
     for name, step in steps:
         progress(f"{name}, {period.first} to {period.last}")
-        with db.transaction() as session:
+        with db.reading() as session:
             out.update(step(session))
     out.update(dict.fromkeys(NOT_RECORDED))
     return out

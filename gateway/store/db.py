@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.store.storable import clean_parameters, json_serializer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "mash_read_only"  # a connection's execution option: Database.reading
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -113,6 +114,18 @@ class Database:
             if queue is not None:
                 queue.leave()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it begins deferred, so it never holds the
+        write lock (WAL lets it read while the daemon writes), however long it reads."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with Session(bind=connection, expire_on_commit=False) as session:
+                try:
+                    yield session
+                finally:
+                    session.rollback()  # nothing to keep
+
     def urgent_waiting(self) -> bool:
         """SQLite: another of this process's threads waits for the database with urgent work
         (a long routine batch then commits early). PostgreSQL locks rows, not the database."""
@@ -184,9 +197,10 @@ def _sqlite_pragmas(engine: Engine, begin: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers queue for the lock at BEGIN instead of failing on upgrade mid-transaction;
-        # a read-only user begins deferred, so it never holds the write lock (WAL lets it read
-        # while the daemon writes).
-        connection.exec_driver_sql(begin)
+        # a read-only user (or Database.reading) begins deferred, so it never holds the write
+        # lock (WAL lets it read while the daemon writes).
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else begin)
 
 
 def single_instance_lock(db: Database) -> IO[str]:
