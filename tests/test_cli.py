@@ -78,6 +78,7 @@ def test_status_and_quarantine_commands(
     assert "Running upgrade" in once.stderr, "a migration that runs is logged"
     shown_status = gateway("status", "-c", str(path), "--json")
     assert "Context impl" not in shown_status.stderr, "alembic's chatter is not"
+    assert shown_status.returncode == 0, shown_status.stderr[-3000:]
     status = json.loads(shown_status.stdout)
     assert status["messages"] == {"ingested": 3, "processed": 1, "quarantined": 2, "pending": 0}
     assert status["quarantine_reasons"] == {"malformed": 1, "unhandled-kind": 1}

@@ -121,10 +121,9 @@ class Database:
         with self.engine.connect() as connection:
             connection.execution_options(**{READ_ONLY: True})
             with Session(bind=connection, expire_on_commit=False) as session:
-                try:
-                    yield session
-                finally:
-                    session.rollback()  # nothing to keep
+                # Leaving the block closes the session (what it loaded stays readable) and
+                # ends the connection's transaction: nothing was written to keep.
+                yield session
 
     def urgent_waiting(self) -> bool:
         """SQLite: another of this process's threads waits for the database with urgent work
