@@ -13,6 +13,7 @@ sweeps, the digest and agenda, the CLI commands in-process, and a metrics scrape
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -227,6 +228,9 @@ def main() -> None:
     parser.add_argument("--per-year", type=int, default=CONTACTS_PER_YEAR,
                         help="Contacts a borough-year (smaller for a quick try).")
     parser.add_argument("--no-sqlite", action="store_true", help="Only PostgreSQL.")
+    parser.add_argument("--keep", action="store_true",
+                        help="Keep the largest scale's database afterwards (its URL is printed), "
+                             "to look into it; the smaller ones are removed as usual.")
     args = parser.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     databases = [] if args.no_sqlite else ["sqlite"]
@@ -239,17 +243,26 @@ def main() -> None:
     for database in databases:
         results: dict[str, dict[str, str]] = {}
         for scale in scales:
-            with tempfile.TemporaryDirectory(prefix="mash-scale-") as tmp:
+            keep = args.keep and scale == max(scales)
+            made = (contextlib.nullcontext(tempfile.mkdtemp(prefix="mash-scale-")) if keep
+                    else tempfile.TemporaryDirectory(prefix="mash-scale-"))
+            with made as tmp:
                 folder = Path(tmp)
                 if database == "sqlite":
                     sqlite = f"sqlite:///{folder / 'gateway.db'}"
                     results[label(scale)] = measure(sqlite, scale, folder, args.per_year)
+                    kept = sqlite
                 else:
                     url, drop = postgres_database(args.postgres)
+                    kept = url
                     try:
                         results[label(scale)] = measure(url, scale, folder, args.per_year)
                     finally:
-                        drop()
+                        if not keep:
+                            drop()
+                if keep:
+                    print(f"  kept {kept} (configuration: {folder / 'mailboxes.toml'})",
+                          file=sys.stderr)
             # The table so far after each scale: a long 100x run shows 1x and 10x first.
             print_table(database, results)
             sys.stdout.flush()
