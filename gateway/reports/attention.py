@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, select, union
 from sqlalchemy.orm import Session
 
 from gateway.durations import format_duration
@@ -26,14 +27,26 @@ def urgent_contacts(
     session: Session, now: datetime, *, since: datetime | None = None
 ) -> list[Contact]:
     """Urgent contacts, the most recent first."""
-    # The digest: every urgent contact still open. The agenda: those received since the last
-    # agenda, or made urgent since (a reply, a partner's answer), whatever their state.
-    wanted = Contact.status != "closed"
-    if since is not None:
-        recent = select(UrgentReason.contact_id).where(UrgentReason.found_at > since)
-        wanted = or_(Contact.received_at > since, Contact.id.in_(recent))
-    query = select(Contact).where(Contact.urgent.is_(True), wanted)
-    return list(session.execute(query.order_by(Contact.received_at.desc())).scalars())
+    return list(session.execute(urgent_query(since)).scalars())
+
+
+def urgent_query(since: datetime | None = None) -> Select[tuple[Contact]]:
+    """The digest's (SINCE None): every urgent contact still open. The agenda's: those received
+    since the last agenda, or made urgent since (a reply, a partner's answer), whatever their
+    state. Each part reads a partial index of urgent contacts only (migration 0023): the
+    literal 'closed' lets the planner see the query implies the index's condition."""
+    if since is None:
+        closed = bindparam("closed", "closed", literal_execute=True)
+        wanted: Any = Contact.status != closed
+    else:
+        arrived = select(Contact.id).where(Contact.urgent.is_(True), Contact.received_at > since)
+        flagged = select(UrgentReason.contact_id).where(UrgentReason.found_at > since)
+        wanted = Contact.id.in_(union(arrived, flagged))
+    return (
+        select(Contact)
+        .where(Contact.urgent.is_(True), wanted)
+        .order_by(Contact.received_at.desc())
+    )
 
 
 def urgent_lines(session: Session, contacts: Sequence[Contact], now: datetime) -> list[str]:

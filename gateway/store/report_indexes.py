@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Index, text
 
+from gateway.store.alert_models import UrgentReason
 from gateway.store.models import CheckReply, Contact, ContactChild, Decision
 
 DECISIONS_REPORT = (
@@ -20,6 +21,9 @@ DECISIONS_REPORT = (
 )  # fmt: skip
 
 UNSURE_OPEN = "referrer_unsure IS {true} AND status NOT IN ('closed', 'forwarded', 'answered')"
+# Migration 0023: urgent contacts (by arrival) and the open ones among them.
+URGENT = "urgent IS {true}"
+URGENT_OPEN = "urgent IS {true} AND status != 'closed'"
 
 INDEXES = (
     Index("ix_decisions_report", *(Decision.__table__.c[name] for name in DECISIONS_REPORT)),
@@ -34,6 +38,21 @@ INDEXES = (
         sqlite_where=text(UNSURE_OPEN.format(true="1")),
         postgresql_where=text(UNSURE_OPEN.format(true="true")),
     ),
+    # The digest's urgent contacts still open, and the agenda's urgent ones since the last
+    # meeting: only urgent contacts, never the years of routine ones (migration 0023).
+    *(
+        Index(
+            name,
+            Contact.received_at,
+            sqlite_where=text(where.format(true="1")),
+            postgresql_where=text(where.format(true="true")),
+        )
+        for name, where in (
+            ("ix_contacts_urgent", URGENT),
+            ("ix_contacts_urgent_open", URGENT_OPEN),
+        )
+    ),
+    Index("ix_urgent_reasons_found_at", UrgentReason.found_at),
     # Replies that flagged increased risk are few: the report reads their checks as one list.
     Index(
         "ix_check_replies_increased",
