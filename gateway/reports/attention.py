@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, union
+from sqlalchemy import BindParameter, Select, bindparam, select, union
 from sqlalchemy.orm import Session
 
 from gateway.durations import format_duration
@@ -30,13 +30,13 @@ def urgent_contacts(
     return list(session.execute(urgent_query(since)).scalars())
 
 
-def urgent_query(since: datetime | None = None) -> Select[tuple[Contact]]:
+def urgent_query(since: datetime | None = None) -> Select[Contact]:
     """The digest's (SINCE None): every urgent contact still open. The agenda's: those received
     since the last agenda, or made urgent since (a reply, a partner's answer), whatever their
     state. Each part reads a partial index of urgent contacts only (migration 0023): the
     literal 'closed' lets the planner see the query implies the index's condition."""
     if since is None:
-        closed = bindparam("closed", "closed", literal_execute=True)
+        closed: BindParameter[str] = bindparam("closed", "closed", literal_execute=True)
         wanted: Any = Contact.status != closed
     else:
         arrived = select(Contact.id).where(Contact.urgent.is_(True), Contact.received_at > since)
